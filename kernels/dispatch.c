@@ -3,7 +3,8 @@
  */
 #include "kernels/dispatch.h"
 
-#define KERN_FAMILY(name) void kern_##name##_init(kern_isa isa);
+#define KERN_FAMILY(name) \
+    void kern_##name##_init(kern_isa isa) __attribute__((weak));
 #include "kernels/families.inc"
 #undef KERN_FAMILY
 
@@ -107,7 +108,9 @@ kern_isa kern_init(kern_isa requested)
         if (kern_isa_available(KERN_ISA_NEON))
             isa = KERN_ISA_NEON;
     }
-#define KERN_FAMILY(name) kern_##name##_init(isa);
+#define KERN_FAMILY(name) \
+    if (kern_##name##_init)  \
+        kern_##name##_init(isa);
 #include "kernels/families.inc"
 #undef KERN_FAMILY
     active_isa = isa;

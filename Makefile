@@ -173,7 +173,7 @@ FREESTANDING_ALLOW := Sleef_expf8_u10avx2 Sleef_logf8_u10avx2 \
     Sleef_expf4_u10advsimd Sleef_logf4_u10advsimd
 FS_SRC_x86_64 := $(filter-out %-neon.c,$(wildcard kernels/*.c kernels/*/*.c nn/*.c nn/*/*.c sched/*.c))
 FS_SRC_aarch64 := $(filter-out %-avx2.c,$(wildcard kernels/*.c kernels/*/*.c nn/*.c nn/*/*.c sched/*.c))
-FS_FLAGS := -std=c11 -O2 -DNDEBUG -I. -ffreestanding -nostdlib \
+FS_FLAGS := -std=c11 -O2 -DNDEBUG -I. -ffreestanding -nostdlib -fno-pie \
             -Werror=implicit-function-declaration
 
 freestanding:

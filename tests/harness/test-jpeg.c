@@ -236,7 +236,7 @@ Test(jpeg, probe_reads_header_past_the_prefix, .init = make_dir,
     size_t size;
     uint8_t *b = tu_read_file(path, &size);
     cr_assert_eq(size, n);
-    size_t pad = 2 + 40000, total = size + pad * 2;
+    size_t total = size + 2 * (2 + 40002);
     uint8_t *c = calloc(total, 1), *p = c;
     memcpy(p, b, 2), p += 2;
     for (int k = 0; k < 2; k++) { /* two APP1 segments of 40000 bytes */

@@ -8,6 +8,8 @@
 
 #include <math.h>
 
+#include "data/lighting.h"
+
 const float data_imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
 const float data_imagenet_std[3] = {0.229f, 0.224f, 0.225f};
 
@@ -316,6 +318,51 @@ static void to_float(const uint8_t *rgb, size_t n, float *dst)
         dst[i] = rgb[i] * (1.0f / 255.0f);
 }
 
+/* Bilinear taps of one pixel coordinate (already reflected into range). */
+static inline void sample_px(const float *src, int h, int w, double ix,
+                             double iy, float *r, float *g, float *b)
+{
+    int x0 = (int)ix, y0 = (int)iy;
+    float fx = (float)(ix - x0), fy = (float)(iy - y0);
+    int dx = x0 + 1 < w ? 3 : 0;
+    size_t dy = y0 + 1 < h ? (size_t)w * 3 : 0;
+    const float *a = src + ((size_t)y0 * w + x0) * 3, *c = a + dy;
+    float v[3];
+    for (int k = 0; k < 3; k++) {
+        float top = a[k] + fx * (a[k + dx] - a[k]);
+        float bot = c[k] + fx * (c[k + dx] - c[k]);
+        v[k] = top + fy * (bot - top);
+    }
+    *r = v[0], *g = v[1], *b = v[2];
+}
+
+/* Samples columns [j0, j0 + n) of crop row i into row (3, n). */
+static void sample_row(const data_aug_geom *g, const float *src, int i, int j0,
+                       int n, float *row, int stride)
+{
+    const double hx = 0.5 * (g->src_w - 1), hy = 0.5 * (g->src_h - 1);
+    const double sx = 2.0 / (g->wt - 1), sy = 2.0 / (g->ht - 1);
+    const double v = -1.0 + sy * (g->row0 + i);
+    const double *m = g->m, *hw = g->hw;
+    for (int j = 0; j < n; j++) {
+        double x = -1.0 + sx * (g->col0 + j0 + j), y = v;
+        if (g->warp) {
+            double den = 1.0 / (hw[6] * x + hw[7] * y + 1.0);
+            double xw = (hw[0] * x + hw[1] * y + hw[2]) * den;
+            y = (hw[3] * x + hw[4] * y + hw[5]) * den;
+            x = xw;
+        }
+        double ix = (m[0] * x + m[1] * y + m[2] + 1.0) * hx;
+        double iy = (m[3] * x + m[4] * y + m[5] + 1.0) * hy;
+        ix = reflect(ix, g->src_w);
+        iy = reflect(iy, g->src_h);
+        sample_px(src, g->src_h, g->src_w, ix, iy, &row[j],
+                  &row[stride + j], &row[2 * stride + j]);
+    }
+}
+
+#define RENDER_CHUNK 256
+
 void data_aug_render(const data_aug_geom *g, const data_aug_params *p,
                      const uint8_t *rgb, float *scratch, const float mean[3],
                      const float std[3], float *out)
@@ -328,22 +375,30 @@ void data_aug_render(const data_aug_geom *g, const data_aug_params *p,
         data_aug_box(src, g->in_h, g->in_w, g->src_h, g->src_w, small);
         src = small;
     }
+    const bool light = p->brightness || p->contrast;
+    const float add = p->brightness ? (float)log(p->brightness_b /
+                                                 (1.0 - p->brightness_b))
+                                    : 0.0f;
+    const float mul = p->contrast ? (float)p->contrast_c : 1.0f;
+    const data_lighting_fn light_fn = data_lighting_select();
     const int size = g->size;
     const size_t plane = (size_t)size * size;
-    float scale[3], shift[3];
+    float scale[3], shift[3], row[3 * RENDER_CHUNK];
     for (int k = 0; k < 3; k++) {
         scale[k] = 1.0f / std[k];
         shift[k] = -mean[k] / std[k];
     }
     for (int i = 0; i < size; i++)
-        for (int j = 0; j < size; j++) {
-            double x, y;
-            float v[3];
-            data_aug_grid_point(g, g->row0 + i, g->col0 + j, &x, &y);
-            data_aug_sample(src, g->src_h, g->src_w, x, y, v);
+        for (int j0 = 0; j0 < size; j0 += RENDER_CHUNK) {
+            int n = size - j0 < RENDER_CHUNK ? size - j0 : RENDER_CHUNK;
+            sample_row(g, src, i, j0, n, row, RENDER_CHUNK);
             for (int k = 0; k < 3; k++) {
-                float l = data_aug_lighting(p, v[k]);
-                out[k * plane + (size_t)i * size + j] = l * scale[k] + shift[k];
+                float *r = row + k * RENDER_CHUNK;
+                if (light)
+                    light_fn(r, (size_t)n, add, mul);
+                float *o = out + k * plane + (size_t)i * size + j0;
+                for (int j = 0; j < n; j++)
+                    o[j] = r[j] * scale[k] + shift[k];
             }
         }
 }

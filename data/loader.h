@@ -78,7 +78,7 @@ void data_loader_release(data_loader *l);
 
 typedef struct data_loader_stats {
     uint64_t images;      /* rendered so far */
-    uint64_t decode_ns;   /* summed over threads */
+    uint64_t decode_ns;   /* thread CPU time, summed over threads */
     uint64_t augment_ns;
     uint64_t failed;      /* images replaced by zeros (mean colour) */
 } data_loader_stats;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "data/augment.h"
+#include "data/lighting.h"
 #include "tests/data/augment-fixture.h"
 #include "tests/support/testutil.h"
 
@@ -277,6 +278,32 @@ Test(augment, lighting_vs_reference)
     cr_assert_eq(data_aug_lighting(&off, 0.0f), 0.0f); /* no clamp if none */
 }
 
+Test(augment, lighting_rows_every_isa)
+{
+    tu_rng r = tu_rng_seed(13);
+    float v[203], got[203];
+    tu_fill(&r, v, 203, 0, 1);
+    v[0] = 0, v[1] = 1, v[2] = 1e-9f;
+    const float adds[3] = {0, -0.3f, 0.4f}, muls[3] = {1.2f, 1, 0.81f};
+    data_lighting_fn fns[2] = {data_lighting__scalar, NULL};
+#if defined(__x86_64__)
+    if (kern_isa_available(KERN_ISA_AVX2))
+        fns[1] = data_lighting__avx2;
+#endif
+    for (int f = 0; f < 2 && fns[f]; f++)
+        for (int t = 0; t < 3; t++) {
+            memcpy(got, v, sizeof v);
+            fns[f](got, 203, adds[t], muls[t]);
+            for (int i = 0; i < 203; i++) {
+                double x = fmin(fmax(v[i], 1e-7), 1 - 1e-7);
+                double want = 1 / (1 + exp(-(log(x / (1 - x)) + adds[t]) *
+                                           muls[t]));
+                cr_assert(fabs(got[i] - want) < 2e-6, "fn %d case %d v %g: "
+                          "%g want %g", f, t, v[i], got[i], want);
+            }
+        }
+}
+
 Test(augment, sample_vs_reference)
 {
     tu_rng r = tu_rng_seed(8);
@@ -298,7 +325,8 @@ Test(augment, sample_vs_reference)
     }
 }
 
-Test(augment, render_vs_double_reference)
+/* 40 random parameter draws on four image shapes, under the active ISA */
+static void render_trials(const char *isa)
 {
     tu_rng r = tu_rng_seed(21);
     const int dims[][3] = {{37, 50, 24}, {50, 37, 24}, {100, 70, 24},
@@ -326,11 +354,21 @@ Test(augment, render_vs_double_reference)
         size_t worst;
         cr_assert(tu_close(got, want, NULL, n, 1e-5, 2e-5, &worst),
                   "trial %d %dx%d: [%zu] %g want %g (flip %d warp %d rot %d "
-                  "zoom %d box %d)", t, h, w, worst, got[worst], want[worst],
-                  p.flip, p.warp, p.rotate, p.zoom, g.box);
+                  "zoom %d box %d) isa %s", t, h, w, worst, got[worst],
+                  want[worst], p.flip, p.warp, p.rotate, p.zoom, g.box, isa);
         free(rgb), free(scratch), free(got), free(want);
     }
     cr_assert_gt(boxes, 0, "no trial exercised the box pre-filter");
+}
+
+Test(augment, render_vs_double_reference)
+{
+    kern_isa isas[KERN_ISA_COUNT];
+    size_t nisa = tu_isas(isas);
+    for (size_t v = 0; v < nisa; v++) {
+        kern_init(isas[v]);
+        render_trials(kern_isa_name(isas[v]));
+    }
 }
 
 // --- PyTorch fixture -------------------------------------------------------------------
@@ -354,37 +392,45 @@ Test(augment, grid_sample_vs_torch)
     }
 }
 
+static void fixture_case(const struct fx_case *c, const char *isa)
+{
+    const uint8_t *img = c->img ? fx_img1 : fx_img0;
+    int h = c->img ? FX_IMG1_H : FX_IMG0_H, w = c->img ? FX_IMG1_W : FX_IMG0_W;
+    data_aug_params p = {
+        .flip = c->flip, .warp = c->warp, .rotate = c->rotate,
+        .rotate_deg = c->deg, .zoom = c->zoom, .zoom_scale = c->zs,
+        .zoom_row = c->zr, .zoom_col = c->zc, .brightness = c->bright,
+        .brightness_b = c->b, .contrast = c->contrast, .contrast_c = c->c,
+        .crop_row = c->crop_row, .crop_col = c->crop_col};
+    memcpy(p.warp_m, c->warp_m, sizeof p.warp_m);
+    data_aug_geom g;
+    cr_assert(data_aug_geom_make(&p, h, w, h, w, FX_SIZE, &g));
+    if (c->img == 1)
+        cr_assert(g.box, "%s: the box pre-filter should fire", c->name);
+    size_t n = 3 * FX_SIZE * FX_SIZE;
+    float *scratch = malloc(sizeof(float) * data_aug_scratch_floats(h, w));
+    float got[3 * FX_SIZE * FX_SIZE];
+    double want[3 * FX_SIZE * FX_SIZE];
+    tu_poison_nan(got, n);
+    data_aug_render(&g, &p, img, scratch, data_imagenet_mean,
+                    data_imagenet_std, got);
+    for (size_t i = 0; i < n; i++)
+        want[i] = c->out[i];
+    size_t worst;
+    cr_assert(tu_close(got, want, NULL, n, 1e-5, 2e-5, &worst),
+              "%s isa %s: [%zu] %g torch %g", c->name, isa, worst,
+              got[worst], want[worst]);
+    free(scratch);
+}
+
 Test(augment, pipeline_vs_torch)
 {
-    for (size_t t = 0; t < sizeof fx_cases / sizeof *fx_cases; t++) {
-        const struct fx_case *c = &fx_cases[t];
-        const uint8_t *img = c->img ? fx_img1 : fx_img0;
-        int h = c->img ? FX_IMG1_H : FX_IMG0_H, w = c->img ? FX_IMG1_W : FX_IMG0_W;
-        data_aug_params p = {
-            .flip = c->flip, .warp = c->warp, .rotate = c->rotate,
-            .rotate_deg = c->deg, .zoom = c->zoom, .zoom_scale = c->zs,
-            .zoom_row = c->zr, .zoom_col = c->zc, .brightness = c->bright,
-            .brightness_b = c->b, .contrast = c->contrast, .contrast_c = c->c,
-            .crop_row = c->crop_row, .crop_col = c->crop_col};
-        memcpy(p.warp_m, c->warp_m, sizeof p.warp_m);
-        data_aug_geom g;
-        cr_assert(data_aug_geom_make(&p, h, w, h, w, FX_SIZE, &g));
-        if (c->img == 1)
-            cr_assert(g.box, "%s: the box pre-filter should fire", c->name);
-        size_t n = 3 * FX_SIZE * FX_SIZE;
-        float *scratch = malloc(sizeof(float) * data_aug_scratch_floats(h, w));
-        float got[3 * FX_SIZE * FX_SIZE];
-        double want[3 * FX_SIZE * FX_SIZE];
-        tu_poison_nan(got, n);
-        data_aug_render(&g, &p, img, scratch, data_imagenet_mean,
-                        data_imagenet_std, got);
-        for (size_t i = 0; i < n; i++)
-            want[i] = c->out[i];
-        size_t worst;
-        cr_assert(tu_close(got, want, NULL, n, 1e-5, 2e-5, &worst),
-                  "%s: [%zu] %g torch %g", c->name, worst, got[worst],
-                  want[worst]);
-        free(scratch);
+    kern_isa isas[KERN_ISA_COUNT];
+    size_t nisa = tu_isas(isas);
+    for (size_t v = 0; v < nisa; v++) {
+        kern_init(isas[v]);
+        for (size_t t = 0; t < sizeof fx_cases / sizeof *fx_cases; t++)
+            fixture_case(&fx_cases[t], kern_isa_name(isas[v]));
     }
 }
 

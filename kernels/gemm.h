@@ -56,9 +56,10 @@ void kern_f32_gemm__ref(kern_trans ta, kern_trans tb, size_t m, size_t n,
 // --- microkernels ------------------------------------------------------------
 /*
  * C[0:mr, 0:nr] = alpha * A * Bp + beta * C[0:mr, 0:nr], where
- *   a:  (mr, kc) read through strides: element (r, p) at a[r * rs_a + p * cs_a]
- *       (a packed MR-row panel has rs_a = 1, cs_a = MR; a row-major block of
- *       A used in place has rs_a = lda, cs_a = 1);
+ *   a:  (mr, kc) with row stride a_stride: element (r, p) at
+ *       a[r * a_stride + p] (a block of A stored row-major is used in place
+ *       with a_stride = lda; A stored transposed is packed into MR-row
+ *       panels (MR, kc) with a_stride = kc);
  *   b:  packed (kc, NR): row p of the NR-column panel at b[p * NR], always
  *       full (the driver zero-pads columns past the edge of B);
  *   c:  (mr, nr) with row stride ldc.
@@ -68,14 +69,15 @@ void kern_f32_gemm__ref(kern_trans ta, kern_trans tb, size_t m, size_t n,
  * without reading C. Nothing outside the mr x nr tile of C is written.
  */
 typedef void (*kern_f32_gemm_ukernel_fn)(size_t mr, size_t nr, size_t kc,
-                                         const float *restrict a, size_t rs_a,
-                                         size_t cs_a, const float *restrict b,
+                                         const float *restrict a,
+                                         size_t a_stride,
+                                         const float *restrict b,
                                          float *restrict c, size_t ldc,
                                          float alpha, float beta);
 
 #define KERN_F32_GEMM_UKERNEL(isa, fn, mr, nr, mc, kc, nc) \
     void fn(size_t mr_, size_t nr_, size_t kc_, const float *restrict a, \
-            size_t rs_a, size_t cs_a, const float *restrict b, \
+            size_t a_stride, const float *restrict b, \
             float *restrict c, size_t ldc, float alpha, float beta);
 #include "kernels/gemm/f32-gemm.inc"
 #undef KERN_F32_GEMM_UKERNEL

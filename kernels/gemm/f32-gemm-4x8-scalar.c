@@ -9,8 +9,9 @@
 #include "kernels/gemm.h"
 
 void kern_f32_gemm_ukernel_4x8__scalar(size_t mr, size_t nr, size_t kc,
-                                       const float *restrict a, size_t rs_a,
-                                       size_t cs_a, const float *restrict b,
+                                       const float *restrict a,
+                                       size_t a_stride,
+                                       const float *restrict b,
                                        float *restrict c, size_t ldc,
                                        float alpha, float beta)
 {
@@ -20,14 +21,13 @@ void kern_f32_gemm_ukernel_4x8__scalar(size_t mr, size_t nr, size_t kc,
 
     /* Rows past mr read row mr - 1: computed, never stored. */
     const float *a0 = a;
-    const float *a1 = mr > 1 ? a0 + rs_a : a0;
-    const float *a2 = mr > 2 ? a1 + rs_a : a1;
-    const float *a3 = mr > 3 ? a2 + rs_a : a2;
+    const float *a1 = mr > 1 ? a0 + a_stride : a0;
+    const float *a2 = mr > 2 ? a1 + a_stride : a1;
+    const float *a3 = mr > 3 ? a2 + a_stride : a2;
 
     float acc[4][8] = {{0.0f}};
     for (size_t p = 0; p < kc; p++) {
-        const float va[4] = {a0[p * cs_a], a1[p * cs_a], a2[p * cs_a],
-                             a3[p * cs_a]};
+        const float va[4] = {a0[p], a1[p], a2[p], a3[p]};
         for (size_t r = 0; r < 4; r++)
             for (size_t j = 0; j < 8; j++)
                 acc[r][j] += va[r] * b[p * 8 + j];

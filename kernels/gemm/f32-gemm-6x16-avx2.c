@@ -51,9 +51,8 @@ static inline void store_row(float *c, size_t nr, __m256 vlo, __m256 vhi,
     if (nr & 2) {
         __m128 w = v;
         if (beta != 0.0f)
-            w = _mm_fmadd_ps(vbeta, _mm_castpd_ps(_mm_load_sd((double *)c)),
-                             w);
-        _mm_store_sd((double *)c, _mm_castps_pd(w));
+            w = _mm_fmadd_ps(vbeta, _mm_castsi128_ps(_mm_loadu_si64(c)), w);
+        _mm_storeu_si64(c, _mm_castps_si128(w));
         v = _mm_movehl_ps(v, v);
         c += 2;
     }
@@ -64,9 +63,34 @@ static inline void store_row(float *c, size_t nr, __m256 vlo, __m256 vhi,
     }
 }
 
+/* One step of k: row p of B times column p of the six rows of A. */
+#define STEP(p)                                                               \
+    do {                                                                      \
+        const __m256 vb01234567 = _mm256_loadu_ps(b + (p) * 16);              \
+        const __m256 vb89ABCDEF = _mm256_loadu_ps(b + (p) * 16 + 8);          \
+        __m256 va = _mm256_broadcast_ss(a0 + (p));                            \
+        vacc0x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc0x01234567);     \
+        vacc0x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc0x89ABCDEF);     \
+        va = _mm256_broadcast_ss(a1 + (p));                                   \
+        vacc1x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc1x01234567);     \
+        vacc1x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc1x89ABCDEF);     \
+        va = _mm256_broadcast_ss(a2 + (p));                                   \
+        vacc2x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc2x01234567);     \
+        vacc2x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc2x89ABCDEF);     \
+        va = _mm256_broadcast_ss(a3 + (p));                                   \
+        vacc3x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc3x01234567);     \
+        vacc3x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc3x89ABCDEF);     \
+        va = _mm256_broadcast_ss(a4 + (p));                                   \
+        vacc4x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc4x01234567);     \
+        vacc4x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc4x89ABCDEF);     \
+        va = _mm256_broadcast_ss(a5 + (p));                                   \
+        vacc5x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc5x01234567);     \
+        vacc5x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc5x89ABCDEF);     \
+    } while (0)
+
 void kern_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t kc,
-                                      const float *restrict a, size_t rs_a,
-                                      size_t cs_a, const float *restrict b,
+                                      const float *restrict a, size_t a_stride,
+                                      const float *restrict b,
                                       float *restrict c, size_t ldc,
                                       float alpha, float beta)
 {
@@ -75,11 +99,11 @@ void kern_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t kc,
     KERN_ASSERT(kc >= 1);
 
     const float *a0 = a;
-    const float *a1 = mr > 1 ? a0 + rs_a : a0;
-    const float *a2 = mr > 2 ? a1 + rs_a : a1;
-    const float *a3 = mr > 3 ? a2 + rs_a : a2;
-    const float *a4 = mr > 4 ? a3 + rs_a : a3;
-    const float *a5 = mr > 5 ? a4 + rs_a : a4;
+    const float *a1 = mr > 1 ? a0 + a_stride : a0;
+    const float *a2 = mr > 2 ? a1 + a_stride : a1;
+    const float *a3 = mr > 3 ? a2 + a_stride : a2;
+    const float *a4 = mr > 4 ? a3 + a_stride : a3;
+    const float *a5 = mr > 5 ? a4 + a_stride : a4;
 
     __m256 vacc0x01234567 = _mm256_setzero_ps();
     __m256 vacc0x89ABCDEF = _mm256_setzero_ps();
@@ -94,33 +118,23 @@ void kern_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t kc,
     __m256 vacc5x01234567 = _mm256_setzero_ps();
     __m256 vacc5x89ABCDEF = _mm256_setzero_ps();
 
-    for (size_t p = 0; p < kc; p++) {
-        const __m256 vb01234567 = _mm256_loadu_ps(b);
-        const __m256 vb89ABCDEF = _mm256_loadu_ps(b + 8);
-        b += 16;
-
-        const __m256 va0 = _mm256_broadcast_ss(a0);
-        vacc0x01234567 = _mm256_fmadd_ps(va0, vb01234567, vacc0x01234567);
-        vacc0x89ABCDEF = _mm256_fmadd_ps(va0, vb89ABCDEF, vacc0x89ABCDEF);
-        const __m256 va1 = _mm256_broadcast_ss(a1);
-        vacc1x01234567 = _mm256_fmadd_ps(va1, vb01234567, vacc1x01234567);
-        vacc1x89ABCDEF = _mm256_fmadd_ps(va1, vb89ABCDEF, vacc1x89ABCDEF);
-        const __m256 va2 = _mm256_broadcast_ss(a2);
-        vacc2x01234567 = _mm256_fmadd_ps(va2, vb01234567, vacc2x01234567);
-        vacc2x89ABCDEF = _mm256_fmadd_ps(va2, vb89ABCDEF, vacc2x89ABCDEF);
-        const __m256 va3 = _mm256_broadcast_ss(a3);
-        vacc3x01234567 = _mm256_fmadd_ps(va3, vb01234567, vacc3x01234567);
-        vacc3x89ABCDEF = _mm256_fmadd_ps(va3, vb89ABCDEF, vacc3x89ABCDEF);
-        const __m256 va4 = _mm256_broadcast_ss(a4);
-        vacc4x01234567 = _mm256_fmadd_ps(va4, vb01234567, vacc4x01234567);
-        vacc4x89ABCDEF = _mm256_fmadd_ps(va4, vb89ABCDEF, vacc4x89ABCDEF);
-        const __m256 va5 = _mm256_broadcast_ss(a5);
-        vacc5x01234567 = _mm256_fmadd_ps(va5, vb01234567, vacc5x01234567);
-        vacc5x89ABCDEF = _mm256_fmadd_ps(va5, vb89ABCDEF, vacc5x89ABCDEF);
-
-        a0 += cs_a, a1 += cs_a, a2 += cs_a;
-        a3 += cs_a, a4 += cs_a, a5 += cs_a;
+    /* k unrolled by 4: the offsets become immediates, and the six row
+     * pointers advance once per four steps. */
+    size_t k = kc;
+    for (; k >= 4; k -= 4) {
+        STEP(0);
+        STEP(1);
+        STEP(2);
+        STEP(3);
+        a0 += 4, a1 += 4, a2 += 4, a3 += 4, a4 += 4, a5 += 4;
+        b += 64;
     }
+    for (; k != 0; k--) {
+        STEP(0);
+        a0 += 1, a1 += 1, a2 += 1, a3 += 1, a4 += 1, a5 += 1;
+        b += 16;
+    }
+#undef STEP
 
     const __m256 valpha = _mm256_set1_ps(alpha);
     store_row(c, nr, vacc0x01234567, vacc0x89ABCDEF, valpha, beta);

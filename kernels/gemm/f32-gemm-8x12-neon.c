@@ -58,8 +58,8 @@ static inline void store_row(float *c, size_t nr, float32x4_t v0,
 }
 
 void kern_f32_gemm_ukernel_8x12__neon(size_t mr, size_t nr, size_t kc,
-                                      const float *restrict a, size_t rs_a,
-                                      size_t cs_a, const float *restrict b,
+                                      const float *restrict a, size_t a_stride,
+                                      const float *restrict b,
                                       float *restrict c, size_t ldc,
                                       float alpha, float beta)
 {
@@ -68,13 +68,13 @@ void kern_f32_gemm_ukernel_8x12__neon(size_t mr, size_t nr, size_t kc,
     KERN_ASSERT(kc >= 1);
 
     const float *a0 = a;
-    const float *a1 = mr > 1 ? a0 + rs_a : a0;
-    const float *a2 = mr > 2 ? a1 + rs_a : a1;
-    const float *a3 = mr > 3 ? a2 + rs_a : a2;
-    const float *a4 = mr > 4 ? a3 + rs_a : a3;
-    const float *a5 = mr > 5 ? a4 + rs_a : a4;
-    const float *a6 = mr > 6 ? a5 + rs_a : a5;
-    const float *a7 = mr > 7 ? a6 + rs_a : a6;
+    const float *a1 = mr > 1 ? a0 + a_stride : a0;
+    const float *a2 = mr > 2 ? a1 + a_stride : a1;
+    const float *a3 = mr > 3 ? a2 + a_stride : a2;
+    const float *a4 = mr > 4 ? a3 + a_stride : a3;
+    const float *a5 = mr > 5 ? a4 + a_stride : a4;
+    const float *a6 = mr > 6 ? a5 + a_stride : a5;
+    const float *a7 = mr > 7 ? a6 + a_stride : a6;
 
     float32x4_t vacc0x0123 = vdupq_n_f32(0.0f), vacc0x4567 = vacc0x0123,
                 vacc0x89AB = vacc0x0123;
@@ -132,8 +132,7 @@ void kern_f32_gemm_ukernel_8x12__neon(size_t mr, size_t nr, size_t kc,
         vacc7x4567 = vfmaq_f32(vacc7x4567, va, vb4567);
         vacc7x89AB = vfmaq_f32(vacc7x89AB, va, vb89AB);
 
-        a0 += cs_a, a1 += cs_a, a2 += cs_a, a3 += cs_a;
-        a4 += cs_a, a5 += cs_a, a6 += cs_a, a7 += cs_a;
+        a0++, a1++, a2++, a3++, a4++, a5++, a6++, a7++;
     }
 
     const float32x4_t valpha = vdupq_n_f32(alpha);

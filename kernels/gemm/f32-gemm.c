@@ -133,33 +133,35 @@ static void pack_b(size_t nr_tile, kern_trans tb, const float *b, size_t ldb,
     }
 }
 
-/* op(A)[0:mc, 0:kc] -> MR-row panels (kc, MR), zero-padded past mc.
- * a points at op(A)[0][0]. */
-static inline void pack_a_tile(size_t mr_tile, kern_trans ta,
-                               const float *a, size_t lda, size_t mc,
-                               size_t kc, float *restrict dst)
+/* op(A)[0:mc, 0:kc] for A stored transposed (K, M) -> MR-row panels, each
+ * (MR, kc) row-major (the microkernel's a_stride = kc). a points at
+ * op(A)[0][0]. Rows past mc are left unwritten: the microkernel never reads
+ * rows past mr. */
+static inline void pack_at_tile(size_t mr_tile, const float *a, size_t lda,
+                                size_t mc, size_t kc, float *restrict dst)
 {
     for (size_t i = 0; i < mc; i += mr_tile, dst += mr_tile * kc) {
         size_t mr = KERN_MIN(mr_tile, mc - i);
-        for (size_t p = 0; p < kc; p++) {
-            for (size_t r = 0; r < mr; r++)
-                dst[p * mr_tile + r] = ta == KERN_NOTRANS
-                                           ? a[(i + r) * lda + p]
-                                           : a[p * lda + i + r];
-            for (size_t r = mr; r < mr_tile; r++)
-                dst[p * mr_tile + r] = 0.0f;
+        if (mr == mr_tile) {
+            for (size_t p = 0; p < kc; p++)
+                for (size_t r = 0; r < mr_tile; r++)
+                    dst[r * kc + p] = a[p * lda + i + r];
+        } else {
+            for (size_t p = 0; p < kc; p++)
+                for (size_t r = 0; r < mr; r++)
+                    dst[r * kc + p] = a[p * lda + i + r];
         }
     }
 }
 
-static void pack_a(size_t mr_tile, kern_trans ta, const float *a, size_t lda,
-                   size_t mc, size_t kc, float *restrict dst)
+static void pack_at(size_t mr_tile, const float *a, size_t lda, size_t mc,
+                    size_t kc, float *restrict dst)
 {
     switch (mr_tile) {
-    case 4: pack_a_tile(4, ta, a, lda, mc, kc, dst); break;
-    case 6: pack_a_tile(6, ta, a, lda, mc, kc, dst); break;
-    case 8: pack_a_tile(8, ta, a, lda, mc, kc, dst); break;
-    default: pack_a_tile(mr_tile, ta, a, lda, mc, kc, dst); break;
+    case 4: pack_at_tile(4, a, lda, mc, kc, dst); break;
+    case 6: pack_at_tile(6, a, lda, mc, kc, dst); break;
+    case 8: pack_at_tile(8, a, lda, mc, kc, dst); break;
+    default: pack_at_tile(mr_tile, a, lda, mc, kc, dst); break;
     }
 }
 
@@ -195,17 +197,17 @@ static void macro_block(const gemm_call *g, size_t i0, size_t mm, size_t pc,
     for (size_t ic = 0; ic < mm; ic += cfg->mc) {
         size_t mc = KERN_MIN(cfg->mc, mm - ic);
         const float *a = op_at(g->ta, g->a, g->lda, i0 + ic, pc);
-        size_t rs = g->lda, cs = 1, panel = MR * g->lda;
+        size_t stride = g->lda;
         if (g->ta == KERN_TRANS) {
-            pack_a(MR, g->ta, a, g->lda, mc, kc, ap);
-            a = ap, rs = 1, cs = MR, panel = MR * kc;
+            pack_at(MR, a, g->lda, mc, kc, ap);
+            a = ap, stride = kc;
         }
         float *c = g->c + (i0 + ic) * g->ldc + j0;
         for (size_t jr = 0; jr < nc; jr += NR) {
             size_t nr = KERN_MIN(NR, nc - jr);
             for (size_t ir = 0; ir < mc; ir += MR) {
                 size_t mr = KERN_MIN(MR, mc - ir);
-                cfg->ukernel(mr, nr, kc, a + (ir / MR) * panel, rs, cs,
+                cfg->ukernel(mr, nr, kc, a + ir * stride, stride,
                              bp + jr * kc, c + ir * g->ldc + jr, g->ldc,
                              g->alpha, beta);
             }

@@ -179,20 +179,20 @@ Test(f32_gemm_ref, hand_computed)
 
 typedef struct ukernel_case {
     size_t mr, nr, kc;
-    size_t rs_a, cs_a;  /* 0, 0: packed (1, MR) */
+    size_t a_stride;    /* 0: kc (a packed panel) */
     size_t ldc;         /* 0: nr */
     float alpha, beta;
 } ukernel_case;
 
-/* Calls the microkernel on one case: A and B random, the rows of a packed A
- * past mr and the columns of B past nr NaN (never read into a stored value),
- * C NaN (beta = 0) or random, with a guard row and column. */
+/* Calls the microkernel on one case: A (exactly mr rows, so that reading
+ * past them trips ASan) and B random, the columns of B past nr NaN (computed,
+ * never stored), C NaN (beta = 0) or random, with a guard row and column. */
 static void check_ukernel(kern_f32_gemm_ukernel_fn fn, const char *name,
                           size_t MR, size_t NR, ukernel_case u)
 {
-    size_t rs = u.rs_a ? u.rs_a : 1, cs = u.rs_a ? u.cs_a : MR;
+    size_t stride = u.a_stride ? u.a_stride : u.kc;
     size_t ldc = u.ldc ? u.ldc : u.nr;
-    size_t asize = (MR - 1) * rs + (u.kc - 1) * cs + 1;
+    size_t asize = (u.mr - 1) * stride + u.kc;
     float *a = tu_alloc(asize * sizeof(float));
     float *b = tu_alloc(u.kc * NR * sizeof(float));
     size_t csize = (u.mr + 1) * ldc + 1;
@@ -206,7 +206,7 @@ static void check_ukernel(kern_f32_gemm_ukernel_fn fn, const char *name,
     tu_poison_nan(a, asize);
     for (size_t r = 0; r < u.mr; r++)
         for (size_t p = 0; p < u.kc; p++)
-            a[r * rs + p * cs] = tu_uniform(&rng, -1.0f, 1.0f);
+            a[r * stride + p] = tu_uniform(&rng, -1.0f, 1.0f);
     tu_poison_nan(b, u.kc * NR);
     for (size_t p = 0; p < u.kc; p++)
         for (size_t j = 0; j < u.nr; j++)
@@ -217,13 +217,13 @@ static void check_ukernel(kern_f32_gemm_ukernel_fn fn, const char *name,
         tu_fill(&rng, c0, csize, -1.0f, 1.0f);
     memcpy(c, c0, csize * sizeof(float));
 
-    fn(u.mr, u.nr, u.kc, a, rs, cs, b, c, ldc, u.alpha, u.beta);
+    fn(u.mr, u.nr, u.kc, a, stride, b, c, ldc, u.alpha, u.beta);
 
     for (size_t r = 0; r < u.mr; r++)
         for (size_t j = 0; j < u.nr; j++) {
             double s = 0.0, sa = 0.0;
             for (size_t p = 0; p < u.kc; p++) {
-                double x = (double)a[r * rs + p * cs] * b[p * NR + j];
+                double x = (double)a[r * stride + p] * b[p * NR + j];
                 s += x, sa += fabs(x);
             }
             double old = u.beta == 0.0f ? 0.0 : (double)u.beta * c0[r * ldc + j];
@@ -233,9 +233,9 @@ static void check_ukernel(kern_f32_gemm_ukernel_fn fn, const char *name,
         }
     size_t worst = 0;
     bool ok = tu_close(got, ref, mag, u.mr * u.nr, RTOL, ATOL, &worst);
-    cr_assert(ok, "%s: mr=%zu nr=%zu kc=%zu rs_a=%zu cs_a=%zu ldc=%zu "
+    cr_assert(ok, "%s: mr=%zu nr=%zu kc=%zu a_stride=%zu ldc=%zu "
               "alpha=%g beta=%g seed=%llu: C[%zu][%zu] ref=%.9g got=%.9g",
-              name, u.mr, u.nr, u.kc, rs, cs, ldc, (double)u.alpha,
+              name, u.mr, u.nr, u.kc, stride, ldc, (double)u.alpha,
               (double)u.beta, (unsigned long long)seed, worst / u.nr,
               worst % u.nr, ref[worst], (double)got[worst]);
     for (size_t i = 0; i < csize; i++)
@@ -283,9 +283,9 @@ static ukernel_case full(size_t MR, size_t NR, size_t kc)
     UKERNEL_TEST(isa, fn, MR, NR, a_stride_prime,                             \
         for (size_t mr = 1; mr <= MR; mr++) {                                 \
             ukernel_case u = full(mr, NR, 23);                                \
-            u.rs_a = 29, u.cs_a = 1; /* A row-major in place, lda = 29 */     \
+            u.a_stride = 29; /* A row-major in place, lda = 29 */             \
             check_ukernel(fn, #fn, MR, NR, u);                                \
-            u.rs_a = 1, u.cs_a = 37; /* A stored transposed, lda = 37 */      \
+            u.a_stride = 37;                                                  \
             check_ukernel(fn, #fn, MR, NR, u);                                \
         })                                                                    \
     UKERNEL_TEST(isa, fn, MR, NR, strided_output,                             \

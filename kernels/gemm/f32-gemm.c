@@ -249,6 +249,10 @@ static void gemm_task(void *ctx, size_t task, size_t thread)
 /* Work below which one more thread costs more (waking it) than it saves:
  * about 20 us of one core's FMA throughput. */
 #define GEMM_FLOPS_PER_THREAD ((size_t)2 << 20)
+/* Over-decomposition of column splits: at most this many tasks per thread,
+ * each at least GEMM_MIN_NS columns wide. */
+#define GEMM_TASKS_PER_THREAD 4
+#define GEMM_MIN_NS 256
 
 /* Picks the task grid tm x tn (tm * tn = threads used) that minimises the
  * largest task's cost: padded microkernel FMAs at 16 per cycle, plus one
@@ -274,6 +278,15 @@ static void choose_grid(gemm_call *g, size_t nthreads)
             g->tn = tn, g->ms = ms, g->ns = ns;
         }
     }
+    /* Column blocks share nothing (each packs only its own columns of B, and
+     * A in place is only read), so cut them finer, down to GEMM_MIN_NS
+     * columns, and let the pool hand them out: a thread slowed by another
+     * process then costs a small block, not half the call. */
+    if (t > 1 && g->ta == KERN_NOTRANS)
+        while (g->ns >= 2 * GEMM_MIN_NS && g->tn < GEMM_TASKS_PER_THREAD * t) {
+            g->tn *= 2;
+            g->ns = KERN_ROUND_UP(KERN_DIV_UP(g->n, g->tn), NR);
+        }
 }
 
 // --- the driver ------------------------------------------------------------------

@@ -400,6 +400,7 @@ Test(f32_gemm, two_threads)
     cr_assert_not_null(pool);
     check_all(shape(BIG - 6, 33, BIG), pool); /* M split */
     check_all(shape(40, BIG - 6, BIG), pool); /* N split */
+    check_all(shape(8, 1100, 250), pool);     /* N split, 4 column tasks */
     gemm_case t = shape(BIG / 2, BIG / 2 + 3, BIG);
     t.beta = 0.5f, t.pad_c = 3;
     check_all(t, pool);

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-// --- errors --------------------------------------------------------------------
+// --- errors ------------------------------------------------------------------
 /* "<op> <path>: <strerror(errnum)>" into err, or stderr when err is NULL. */
 static harness_file_status fail(harness_file_status st, char *err,
                                 size_t err_cap, int errnum, const char *op,
@@ -28,7 +28,7 @@ static harness_file_status fail(harness_file_status st, char *err,
     return st;
 }
 
-// --- read ------------------------------------------------------------------------
+// --- read --------------------------------------------------------------------
 /* Reads until EOF, growing the buffer: st_size may be 0 or stale for
  * special files (/proc, pipes). */
 static harness_file_status read_fd(int fd, size_t hint, char **out,
@@ -97,7 +97,7 @@ harness_file_status harness_file_read(const char *path, void **data,
     return st;
 }
 
-// --- atomic write --------------------------------------------------------------
+// --- atomic write ------------------------------------------------------------
 static bool write_all(int fd, const char *p, size_t n)
 {
     while (n) {
@@ -183,7 +183,7 @@ fail_free:
     return st;
 }
 
-// --- mkdir -p ----------------------------------------------------------------------
+// --- mkdir -p ----------------------------------------------------------------
 static bool is_dir(const char *path)
 {
     struct stat sb;

@@ -116,7 +116,7 @@ static const char *shape_text(const nn_st_tensor *t, char *buf, size_t cap)
     return buf;
 }
 
-// --- strings and UTF-8 ---------------------------------------------------------
+// --- strings and UTF-8 -------------------------------------------------------
 static size_t st_strlen(const char *s)
 {
     size_t n = 0;
@@ -169,7 +169,7 @@ static size_t utf8_check(const unsigned char *s, size_t n)
     return n;
 }
 
-// --- dtypes --------------------------------------------------------------------
+// --- dtypes ------------------------------------------------------------------
 static const struct { const char *name; unsigned char size; }
     DTYPES[NN_ST_DTYPE_COUNT] = {
     [NN_ST_BOOL] = {"BOOL", 1},       [NN_ST_U8] = {"U8", 1},
@@ -214,7 +214,7 @@ bool nn_st_tensor_bytes(const nn_st_tensor *t, uint64_t *bytes)
     return true;
 }
 
-// --- writer --------------------------------------------------------------------
+// --- writer ------------------------------------------------------------------
 /* Writes through out when it is not NULL; always counts. */
 typedef struct emitter {
     unsigned char *out;
@@ -455,7 +455,7 @@ nn_st_status nn_st_write(void *buf, size_t cap, const nn_st_tensor *tensors,
     return NN_ST_OK;
 }
 
-// --- reader: JSON ----------------------------------------------------------------
+// --- reader: JSON ------------------------------------------------------------
 #define JSON_MAX_DEPTH 64 /* nesting allowed inside ignored values */
 #define LABEL_CAP 72      /* names are quoted in messages up to this length */
 
@@ -746,7 +746,7 @@ static bool skip_value(parser *p, int depth)
     }
 }
 
-// --- reader: entries ----------------------------------------------------------
+// --- reader: entries ---------------------------------------------------------
 static bool entry_error(parser *p, const char *name, const char *what)
 {
     msgf(p->msg, p->cap, "tensor '%s': %s (file offset %zu)", name, what,
@@ -997,7 +997,7 @@ static bool parse_header(parser *p)
     return true;
 }
 
-// --- reader: framing, scratch, checks ------------------------------------------
+// --- reader: framing, scratch, checks ----------------------------------------
 /* The 8-byte length, its bounds and the header's UTF-8. */
 static nn_st_status frame(const unsigned char *file, size_t size, uint64_t *n,
                           char *msg, size_t cap)
@@ -1270,7 +1270,7 @@ nn_st_status nn_st_read(nn_st_file *f, const void *file, size_t size,
     return NN_ST_OK;
 }
 
-// --- lookup ------------------------------------------------------------------------
+// --- lookup ------------------------------------------------------------------
 const nn_st_tensor *nn_st_find(const nn_st_file *f, const char *name)
 {
     size_t lo = 0, hi = f->ntensors;

@@ -93,7 +93,7 @@ typedef enum nn_st_status {
     NN_ST_EFORMAT /* reader: the file is not valid safetensors */
 } nn_st_status;
 
-// --- writer -------------------------------------------------------------------
+// --- writer ------------------------------------------------------------------
 /* Exact size of the file nn_st_write would produce. Checks the descriptions:
  * known dtype, ndim <= NN_ST_MAX_DIM, valid UTF-8 names and metadata, no
  * duplicate or "__metadata__" tensor name, data present, no size overflow.
@@ -109,7 +109,7 @@ nn_st_status nn_st_write(void *buf, size_t cap, const nn_st_tensor *tensors,
                          size_t ntensors, const nn_st_meta *meta, size_t nmeta,
                          size_t *bytes, char *msg, size_t msg_cap);
 
-// --- reader -------------------------------------------------------------------
+// --- reader ------------------------------------------------------------------
 typedef struct nn_st_file {
     const unsigned char *file;  /* the whole file, as given */
     size_t size;

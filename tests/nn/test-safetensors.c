@@ -20,7 +20,7 @@
 
 #define FIXTURE "tests/nn/fixtures/safetensors/tiny.safetensors"
 
-// --- helpers --------------------------------------------------------------------
+// --- helpers -----------------------------------------------------------------
 typedef struct {
     nn_st_file f;
     void *scratch;
@@ -96,7 +96,7 @@ static unsigned char *load_fixture(size_t *size)
     return buf;
 }
 
-// --- round trip -------------------------------------------------------------------
+// --- round trip --------------------------------------------------------------
 Test(safetensors, round_trip)
 {
     float w[2 * 3 * 2];
@@ -231,7 +231,7 @@ Test(safetensors, writer_rejects_bad_descriptions)
     cr_expect(strstr(msg, "metadata 'k': duplicate key") != NULL, "%s", msg);
 }
 
-// --- the Python-written fixture -----------------------------------------------------
+// --- the Python-written fixture ----------------------------------------------
 Test(safetensors, reads_python_writer_fixture)
 {
     size_t size;
@@ -313,7 +313,7 @@ Test(safetensors, reads_python_writer_fixture)
     free(buf);
 }
 
-// --- malformed files -----------------------------------------------------------------
+// --- malformed files ---------------------------------------------------------
 Test(safetensors, truncated)
 {
     size_t size;

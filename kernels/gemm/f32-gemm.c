@@ -30,21 +30,22 @@
 // --- the per-ISA table -------------------------------------------------------
 
 static const kern_f32_gemm_config configs[] = {
-#define KERN_F32_GEMM_UKERNEL(isa, fn, mr, nr, mc, kc, nc) \
-    {fn, mr, nr, mc, kc, nc},
+#define KERN_F32_GEMM_UKERNEL(isa, fn, mr, nr, mc, kc, nc, packbt, packat) \
+    {fn, mr, nr, mc, kc, nc, packbt, packat},
 #include "kernels/gemm/f32-gemm.inc"
 #undef KERN_F32_GEMM_UKERNEL
 };
 
 static const kern_isa config_isas[] = {
-#define KERN_F32_GEMM_UKERNEL(isa, fn, mr, nr, mc, kc, nc) isa,
+#define KERN_F32_GEMM_UKERNEL(isa, fn, mr, nr, mc, kc, nc, packbt, packat) \
+    isa,
 #include "kernels/gemm/f32-gemm.inc"
 #undef KERN_F32_GEMM_UKERNEL
 };
 
 #define NCONFIGS (sizeof configs / sizeof configs[0])
 
-static const kern_f32_gemm_config ref_config = {0, 1, 1, 1, 1, 1};
+static const kern_f32_gemm_config ref_config = {0, 1, 1, 1, 1, 1, 0, 0};
 static const kern_f32_gemm_config *active = &ref_config;
 
 void kern_gemm_init(kern_isa isa)
@@ -199,7 +200,10 @@ static void macro_block(const gemm_call *g, size_t i0, size_t mm, size_t pc,
         const float *a = op_at(g->ta, g->a, g->lda, i0 + ic, pc);
         size_t stride = g->lda;
         if (g->ta == KERN_TRANS) {
-            pack_at(MR, a, g->lda, mc, kc, ap);
+            if (cfg->packat)
+                cfg->packat(mc, kc, a, g->lda, g->m - (i0 + ic), ap);
+            else
+                pack_at(MR, a, g->lda, mc, kc, ap);
             a = ap, stride = kc;
         }
         float *c = g->c + (i0 + ic) * g->ldc + j0;
@@ -226,8 +230,11 @@ static void gemm_block(const gemm_call *g, size_t i0, size_t mm, size_t j0,
         size_t nc = KERN_MIN(cfg->nc, nn - jc);
         for (size_t pc = 0; pc < g->k; pc += cfg->kc) {
             size_t kc = KERN_MIN(cfg->kc, g->k - pc);
-            pack_b(cfg->nr, g->tb, op_at(g->tb, g->b, g->ldb, pc, j0 + jc),
-                   g->ldb, kc, nc, bp);
+            const float *b = op_at(g->tb, g->b, g->ldb, pc, j0 + jc);
+            if (g->tb == KERN_TRANS && cfg->packbt)
+                cfg->packbt(kc, nc, b, g->ldb, bp);
+            else
+                pack_b(cfg->nr, g->tb, b, g->ldb, kc, nc, bp);
             macro_block(g, i0, mm, pc, kc, j0 + jc, nc, bp, ap,
                         pc == 0 ? g->beta : 1.0f);
         }

@@ -259,7 +259,7 @@ static ukernel_case full(size_t MR, size_t NR, size_t kc)
         __VA_ARGS__                                                           \
     }
 
-#define KERN_F32_GEMM_UKERNEL(isa, fn, MR, NR, mc_, kc_, nc_)                \
+#define KERN_F32_GEMM_UKERNEL(isa, fn, MR, NR, mc_, kc_, nc_, pb_, pa_)       \
     UKERNEL_TEST(isa, fn, MR, NR, k_eq,                                       \
         check_ukernel(fn, #fn, MR, NR, full(MR, NR, 1));)                     \
     UKERNEL_TEST(isa, fn, MR, NR, k_lt_and_gt,                                \
@@ -385,6 +385,17 @@ Test(f32_gemm, resnet_like)
     check_all(shape(64, 49, 147), NULL);
     check_all(shape(64, 37, 128), NULL);
     check_all(shape(BIG / 2, 49, BIG), NULL);
+}
+
+Test(f32_gemm, transposed_packing)
+{
+    /* 8 x 8 register transposes plus scalar tails in k, in whole panels of
+     * B and in the last rows of A (m - i < 8 forces the scalar path). */
+    check_all(shape(18, 40, 37), NULL);
+    check_all(shape(20, 33, 64), NULL);
+    gemm_case t = shape(31, 47, 71);
+    t.pad_a = 5, t.pad_b = 3;
+    check_all(t, NULL);
 }
 
 Test(f32_gemm, empty)

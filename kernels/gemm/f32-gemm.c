@@ -11,11 +11,12 @@
  *         for jr in NC step NR:      one KC x NR panel of B stays in L1
  *           for ir in MC step MR:    microkernel on an MR x NR tile of C
  *
- * A is used in place when it is stored row-major (op(A) = A): the microkernel
- * broadcasts its elements from MR row pointers, so a row of A is already the
- * access pattern it wants, and skipping the pack saves a pass over A (which
- * matters when N is small, as in 512 x 49 x 4608). A stored transposed is
- * packed: in place, every step of k would touch a new page.
+ * The microkernel reads A through MR row pointers with a row stride, so a
+ * block of A stored row-major is already in the order it wants: it is used in
+ * place when N is small (512 x 49 x 4608: the copy would cost as much as a
+ * fifth of the multiply) and copied to the workspace otherwise (see
+ * copy_a). A stored transposed is always packed: in place, every step of k
+ * would touch a new page.
  *
  * Threads: C is cut into a grid of tm x tn blocks, one task per thread, each
  * running the loops above on its own slice of the workspace, with no
@@ -103,7 +104,13 @@ static inline void pack_b_tile(size_t nr_tile, kern_trans tb,
 {
     for (size_t j = 0; j < nc; j += nr_tile, dst += nr_tile * kc) {
         size_t nr = KERN_MIN(nr_tile, nc - j);
-        if (tb == KERN_NOTRANS) {
+        if (tb == KERN_NOTRANS && nr == nr_tile) {
+            /* The common case: whole rows of the panel, a fixed-size copy. */
+            const float *src = b + j;
+            for (size_t p = 0; p < kc; p++)
+                for (size_t jj = 0; jj < nr_tile; jj++)
+                    dst[p * nr_tile + jj] = src[p * ldb + jj];
+        } else if (tb == KERN_NOTRANS) {
             const float *src = b + j;
             for (size_t p = 0; p < kc; p++) {
                 for (size_t jj = 0; jj < nr; jj++)
@@ -188,6 +195,19 @@ static const float *op_at(kern_trans t, const float *x, size_t ld, size_t i,
     return t == KERN_NOTRANS ? x + i * ld + p : x + p * ld + i;
 }
 
+/* A stored row-major is copied into the workspace (row stride kc) when the
+ * copy is amortised over at least this many columns: in place, MR rows a
+ * power-of-two lda apart all map to one L1 set and evict the B panel. */
+#define GEMM_PACK_A_MIN_N 256
+
+static void copy_a(const float *a, size_t lda, size_t mc, size_t kc,
+                   float *restrict dst)
+{
+    for (size_t i = 0; i < mc; i++)
+        for (size_t p = 0; p < kc; p++)
+            dst[i * kc + p] = a[i * lda + p];
+}
+
 /* The ic, jr, ir loops for one packed panel of B. */
 static void macro_block(const gemm_call *g, size_t i0, size_t mm, size_t pc,
                         size_t kc, size_t j0, size_t nc, const float *bp,
@@ -204,6 +224,9 @@ static void macro_block(const gemm_call *g, size_t i0, size_t mm, size_t pc,
                 cfg->packat(mc, kc, a, g->lda, g->m - (i0 + ic), ap);
             else
                 pack_at(MR, a, g->lda, mc, kc, ap);
+            a = ap, stride = kc;
+        } else if (nc >= GEMM_PACK_A_MIN_N) {
+            copy_a(a, g->lda, mc, kc, ap);
             a = ap, stride = kc;
         }
         float *c = g->c + (i0 + ic) * g->ldc + j0;

@@ -83,7 +83,8 @@ void data_aug_grid_point(const data_aug_geom *g, int gy, int gx, double *x,
                          double *y);
 
 // --- pixels ----------------------------------------------------------------------------
-/* Floats of scratch data_aug_render needs for a decoded in_h x in_w image. */
+/* Floats of scratch data_aug_render needs for a decoded in_h x in_w image
+ * (the box pre-filter's output; the decoded image is sampled directly). */
 size_t data_aug_scratch_floats(int in_h, int in_w);
 
 /* rgb: (in_h, in_w, 3) uint8; out: (3, size, size) float32, normalised by
@@ -92,9 +93,10 @@ void data_aug_render(const data_aug_geom *g, const data_aug_params *p,
                      const uint8_t *rgb, float *scratch, const float mean[3],
                      const float std[3], float *out);
 
-/* Adaptive average pooling, HWC with 3 channels: output bin i covers source
- * rows [floor(i*h/oh), ceil((i+1)*h/oh)), the same for columns. */
-void data_aug_box(const float *src, int h, int w, int oh, int ow,
+/* Adaptive average pooling of u8 HWC RGB to floats in [0, 1]: output bin i
+ * covers source rows [floor(i*h/oh), ceil((i+1)*h/oh)), the same for
+ * columns. */
+void data_aug_box(const uint8_t *src, int h, int w, int oh, int ow,
                   float *dst);
 /* grid_sample of one point of an (h, w, 3) float image, bilinear,
  * align_corners=True, padding reflection; x, y in [-1, 1] (or beyond). */

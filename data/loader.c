@@ -245,8 +245,8 @@ static bool workers_init(data_loader *l)
         w->l = l;
         w->state = src->thread_create ? src->thread_create(src->ctx) : NULL;
         w->rgb = alloc64(src->max_rgb_bytes);
-        /* scratch for the largest image: 2 * pixels * 3 floats */
-        w->scratch = alloc64(2 * pixels * 3 * sizeof(float));
+        /* scratch for the largest image: data_aug_scratch_floats */
+        w->scratch = alloc64(pixels * 3 * sizeof(float));
         if ((src->thread_create && !w->state) || !w->rgb || !w->scratch)
             return false;
     }

@@ -327,7 +327,7 @@ bool harness_image_to_input(const char *path, int size, bool full_decode,
     }
     size_t cap = (size_t)info.width * info.height * 3;
     uint8_t *rgb = malloc(cap);
-    float *scratch = malloc(2 * cap * sizeof(float));
+    float *scratch = malloc(cap * sizeof(float));
     int w = 0, h = 0, ow, oh;
     harness_jpeg_status st = HARNESS_JPEG_BAD;
     if (rgb && scratch)

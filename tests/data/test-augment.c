@@ -241,13 +241,14 @@ Test(augment, box_filter_vs_reference)
                             {31, 13, 10, 4}};
     for (int t = 0; t < 4; t++) {
         int h = sizes[t][0], w = sizes[t][1], oh = sizes[t][2], ow = sizes[t][3];
-        float *src = malloc(sizeof(float) * h * w * 3);
+        uint8_t *src = malloc((size_t)h * w * 3);
         double *srcd = malloc(sizeof(double) * h * w * 3);
         float *got = malloc(sizeof(float) * oh * ow * 3);
         double *want = malloc(sizeof(double) * oh * ow * 3);
-        tu_fill(&r, src, (size_t)h * w * 3, 0, 1);
-        for (int i = 0; i < h * w * 3; i++)
-            srcd[i] = src[i];
+        for (int i = 0; i < h * w * 3; i++) {
+            src[i] = (uint8_t)(tu_next(&r) >> 56);
+            srcd[i] = src[i] / 255.0;
+        }
         tu_poison_nan(got, (size_t)oh * ow * 3);
         data_aug_box(src, h, w, oh, ow, got);
         ref_box(srcd, h, w, oh, ow, want);

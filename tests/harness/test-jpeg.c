@@ -109,11 +109,13 @@ Test(jpeg, pick_scale)
 {
     int num, den;
     harness_jpeg_pick_scale(500, 375, 224, &num, &den);
-    cr_assert(num * 8 == 5 * den, "500x375 -> %d/%d", num, den);
+    cr_assert(num == 1 && den == 1, "500x375 -> %d/%d", num, den);
     harness_jpeg_pick_scale(1000, 750, 224, &num, &den);
-    cr_assert(num * 8 == 3 * den, "1000x750 -> %d/%d", num, den);
-    harness_jpeg_pick_scale(375, 500, 224, &num, &den);
-    cr_assert(num * 8 == 5 * den, "375x500 -> %d/%d", num, den);
+    cr_assert(num == 1 && den == 2, "1000x750 -> %d/%d", num, den);
+    harness_jpeg_pick_scale(750, 1000, 224, &num, &den);
+    cr_assert(num == 1 && den == 2, "750x1000 -> %d/%d", num, den);
+    harness_jpeg_pick_scale(1000, 896, 224, &num, &den);
+    cr_assert(num == 1 && den == 4, "1000x896 -> %d/%d", num, den);
     harness_jpeg_pick_scale(200, 150, 224, &num, &den);
     cr_assert(num == 1 && den == 1);
     harness_jpeg_pick_scale(4000, 3000, 224, &num, &den);

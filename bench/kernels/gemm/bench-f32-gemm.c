@@ -67,7 +67,7 @@ static void setup(gemm_bench *g, shape s, size_t threads)
     size_t set_bytes = (a_floats(&s) + b_floats(&s) + s.m * s.n) * 4;
     size_t want = 3 * bench_llc_bytes() / 2;
     g->sets = (want + set_bytes - 1) / set_bytes;
-    g->sets = g->sets < 1 ? 1 : g->sets > 64 ? 64 : g->sets;
+    g->sets = g->sets < 1 ? 1 : g->sets > 512 ? 512 : g->sets;
     g->a = calloc(g->sets, sizeof *g->a);
     g->b = calloc(g->sets, sizeof *g->b);
     g->c = calloc(g->sets, sizeof *g->c);

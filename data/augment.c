@@ -13,7 +13,7 @@
 const float data_imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
 const float data_imagenet_std[3] = {0.229f, 0.224f, 0.225f};
 
-// --- random numbers --------------------------------------------------------------
+// --- random numbers ----------------------------------------------------------
 
 static uint64_t mix64(uint64_t z)
 {
@@ -45,7 +45,7 @@ static double uniform(data_rng *r, double lo, double hi)
     return lo + (hi - lo) * data_rng_uniform(r);
 }
 
-// --- parameters ----------------------------------------------------------------------
+// --- parameters --------------------------------------------------------------
 
 void data_aug_draw(data_rng *r, data_aug_params *p)
 {
@@ -72,7 +72,7 @@ void data_aug_valid(data_aug_params *p)
     *p = (data_aug_params){.crop_row = 0.5, .crop_col = 0.5};
 }
 
-// --- geometry --------------------------------------------------------------------------
+// --- geometry ----------------------------------------------------------------
 
 void data_aug_resize_target(int h, int w, int size, int *ht, int *wt)
 {
@@ -237,7 +237,7 @@ bool data_aug_geom_make(const data_aug_params *p, int oh, int ow, int in_h,
     return true;
 }
 
-// --- pixels ----------------------------------------------------------------------------
+// --- pixels ------------------------------------------------------------------
 
 size_t data_aug_scratch_floats(int in_h, int in_w)
 {

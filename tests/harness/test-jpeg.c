@@ -125,7 +125,7 @@ Test(jpeg, pick_scale)
     cr_assert_eq(harness_jpeg_scaled(375, 5, 8), 235);
 }
 
-// --- bad files ---------------------------------------------------------------------
+// --- bad files ---------------------------------------------------------------
 
 static void expect_probe(const char *name, const void *bytes, size_t n,
                          const char *reason)
@@ -242,7 +242,8 @@ Test(jpeg, probe_reads_header_past_the_prefix, .init = make_dir,
     uint8_t *c = calloc(total, 1), *p = c;
     memcpy(p, b, 2), p += 2;
     for (int k = 0; k < 2; k++) { /* two APP1 segments of 40000 bytes */
-        p[0] = 0xFF, p[1] = 0xE1, p[2] = (40002 >> 8) & 0xFF, p[3] = 40002 & 0xFF;
+        p[0] = 0xFF, p[1] = 0xE1;
+        p[2] = (40002 >> 8) & 0xFF, p[3] = 40002 & 0xFF;
         p += 2 + 40002;
     }
     memcpy(p, b + 2, size - 2), p += size - 2;

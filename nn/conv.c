@@ -12,9 +12,9 @@
  */
 #include "nn/ops.h"
 
-size_t nn_ops_scratch_bytes(const nn_model *m)
+size_t nn_ops_scratch_bytes(const nn_model *m, size_t threads)
 {
-    (void)m;
+    (void)m, (void)threads;
     return 0;
 }
 
@@ -49,6 +49,7 @@ typedef struct conv_ctx {
     float *y;
     const float *x, *w, *dy;
     float *dx, *dw;
+    bool accumulate;
 } conv_ctx;
 
 static void fwd_task(void *vctx, size_t task, size_t thread)
@@ -85,7 +86,7 @@ static void fwd_task(void *vctx, size_t task, size_t thread)
 void nn_conv_forward(const nn_conv *c, size_t n, float *y, const float *x,
                      const float *w, void *scratch, const kern_pool *pool)
 {
-    conv_ctx t = {c, n, y, x, w, NULL, NULL, NULL};
+    conv_ctx t = {c, n, y, x, w, NULL, NULL, NULL, false};
     kern_parallel_for(pool, fwd_task, &t, n * (c->oc / 8));
 }
 
@@ -96,10 +97,12 @@ static void bwd_data_task(void *vctx, size_t task, size_t thread)
     const conv_ctx *t = vctx;
     const nn_conv *c = t->c;
     size_t icb = task % (c->ic / 8), n = task / (c->ic / 8);
-    for (size_t ih = 0; ih < c->ih; ih++)
-        for (size_t iw = 0; iw < c->iw; iw++)
-            for (size_t j = 0; j < 8; j++)
-                t->dx[ix8(c->ic, c->ih, c->iw, n, icb * 8 + j, ih, iw)] = 0.0f;
+    if (!t->accumulate)
+        for (size_t ih = 0; ih < c->ih; ih++)
+            for (size_t iw = 0; iw < c->iw; iw++)
+                for (size_t j = 0; j < 8; j++)
+                    t->dx[ix8(c->ic, c->ih, c->iw, n, icb * 8 + j, ih, iw)] =
+                        0.0f;
     for (size_t oh = 0; oh < c->oh; oh++) {
         for (size_t ow = 0; ow < c->ow; ow++) {
             for (size_t oc = 0; oc < c->oc; oc++) {
@@ -125,11 +128,11 @@ static void bwd_data_task(void *vctx, size_t task, size_t thread)
 }
 
 void nn_conv_backward_data(const nn_conv *c, size_t n, float *dx,
-                           const float *dy, const float *w, void *scratch,
-                           const kern_pool *pool)
+                           const float *dy, const float *w, bool accumulate,
+                           void *scratch, const kern_pool *pool)
 {
     KERN_ASSERT(c->ic % 8 == 0); /* never into the 3-channel image */
-    conv_ctx t = {c, n, NULL, NULL, w, dy, dx, NULL};
+    conv_ctx t = {c, n, NULL, NULL, w, dy, dx, NULL, accumulate};
     kern_parallel_for(pool, bwd_data_task, &t, n * (c->ic / 8));
 }
 
@@ -174,6 +177,6 @@ void nn_conv_backward_weights(const nn_conv *c, size_t n, float *dw,
                               const float *dy, const float *x, void *scratch,
                               const kern_pool *pool)
 {
-    conv_ctx t = {c, n, NULL, x, NULL, dy, NULL, dw};
+    conv_ctx t = {c, n, NULL, x, NULL, dy, NULL, dw, false};
     kern_parallel_for(pool, bwd_weights_task, &t, c->oc / 8);
 }

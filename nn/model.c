@@ -215,6 +215,7 @@ static void describe_head(builder *b, size_t classes)
     m->h4 = carve_f(&b->acts, n * NN_HEAD_HIDDEN);
     m->h6 = carve_f(&b->acts, n * NN_HEAD_HIDDEN);
     m->logits = carve_f(&b->acts, n * classes);
+    m->dlogits = carve_f(&b->acts, n * classes);
     m->probs = carve_f(&b->acts, n * classes);
     m->item_loss = carve_f(&b->acts, n);
     m->labels = carve(&b->acts, n * sizeof(int32_t));
@@ -240,10 +241,11 @@ static void describe_work(builder *b, size_t stem_numel, size_t block_max)
 
 /* Returns the bytes used in the activation arena. */
 static size_t describe(nn_model *m, size_t batch, size_t size, size_t classes,
-                       carver acts)
+                       size_t threads, carver acts)
 {
     static const size_t depth[4] = {3, 4, 6, 3};
     m->batch = batch, m->size = size, m->classes = classes;
+    m->threads = threads ? threads : 1;
     m->nparams = m->nstats = 0;
     builder b = {m, acts, batch};
 
@@ -268,7 +270,7 @@ static size_t describe(nn_model *m, size_t batch, size_t size, size_t classes,
     describe_head(&b, classes);
     describe_work(&b, stem_numel, block_max);
     layout_params(m);
-    m->scratch_bytes = nn_ops_scratch_bytes(m);
+    m->scratch_bytes = nn_ops_scratch_bytes(m, m->threads);
     return b.acts.used;
 }
 
@@ -301,25 +303,27 @@ static nn_plan_sizes sizes_of(const nn_model *m, size_t acts_bytes)
     return s;
 }
 
-nn_plan_sizes nn_plan(size_t batch, size_t size, size_t classes)
+nn_plan_sizes nn_plan(size_t batch, size_t size, size_t classes,
+                      size_t threads)
 {
     nn_plan_sizes s = {0};
     if (!args_ok(batch, size, classes))
         return s;
     nn_model tmp; /* about 30 KB of tables */
-    size_t acts = describe(&tmp, batch, size, classes, (carver){0, 0});
+    size_t acts = describe(&tmp, batch, size, classes, threads,
+                           (carver){0, 0});
     return sizes_of(&tmp, acts);
 }
 
 bool nn_model_init(nn_model *m, size_t batch, size_t size, size_t classes,
-                   void *const arenas[NN_ARENA_COUNT])
+                   size_t threads, void *const arenas[NN_ARENA_COUNT])
 {
     if (!args_ok(batch, size, classes))
         return false;
     for (int a = 0; a < NN_ARENA_COUNT; a++)
         if (!arenas[a] || (uintptr_t)arenas[a] % KERN_ALIGN)
             return false;
-    size_t acts = describe(m, batch, size, classes,
+    size_t acts = describe(m, batch, size, classes, threads,
                            (carver){(uintptr_t)arenas[NN_ARENA_ACTS], 0});
     nn_plan_sizes s = sizes_of(m, acts);
     m->param = arenas[NN_ARENA_PARAMS];

@@ -157,6 +157,7 @@ typedef struct nn_hparams {
 
 typedef struct nn_model {
     size_t batch, size, classes;
+    size_t threads;               /* most pool threads the scratch allows */
     float dropout[2];             /* 0.25, 0.5; tests may set 0 */
 
     nn_conv stem;
@@ -187,6 +188,7 @@ typedef struct nn_model {
     float *h4;                    /* (N, 512) fc1 -> ReLU (in place) */
     float *h6;                    /* (N, 512) BN1d -> dropout (in place) */
     float *logits;                /* (N, classes) */
+    float *dlogits;               /* (N, classes) loss gradient */
     float *probs;                 /* (N, classes) softmax */
     float *item_loss;             /* (N) per-item cross-entropy */
     int32_t *labels;              /* (N) copy of the step's targets */
@@ -210,16 +212,19 @@ typedef struct nn_model {
 
 // --- plan, init -------------------------------------------------------------
 
-/* Exact arena sizes for a model of this batch, image size (square, >= 32)
- * and class count. Returns sizes with total 0 on invalid arguments. */
-nn_plan_sizes nn_plan(size_t batch, size_t size, size_t classes);
+/* Exact arena sizes for a model of this batch, image size (square, >= 32),
+ * class count and number of pool threads (the kernels' scratch grows with
+ * it; 0 means 1). Returns sizes with total 0 on invalid arguments. */
+nn_plan_sizes nn_plan(size_t batch, size_t size, size_t classes,
+                      size_t threads);
 
 /* Builds the description and carves the arenas (sizes from nn_plan with the
- * same arguments; each 64-byte aligned). Parameters and statistics are left
+ * same arguments; each 64-byte aligned). Steps may use pools of up to
+ * `threads` threads. Parameters and statistics are left
  * as the caller put them (load or nn_model_init_weights next); moments and
  * step counts are zeroed; the model starts frozen (create_cnn freezes). */
 bool nn_model_init(nn_model *m, size_t batch, size_t size, size_t classes,
-                   void *const arenas[NN_ARENA_COUNT]);
+                   size_t threads, void *const arenas[NN_ARENA_COUNT]);
 
 /* Fresh weights as fastai builds them for a new head: convs kaiming-normal
  * (fan_out), BN weight 1 bias 0 (torchvision), head Linear kaiming-normal
@@ -273,7 +278,8 @@ float nn_forward_train(nn_model *m, const float *images, const int32_t *labels,
 void nn_backward(nn_model *m, const kern_pool *pool);
 
 /* Decoupled weight decay then Adam on every trainable parameter. */
-void nn_optimizer_step(nn_model *m, const nn_hparams *hp);
+void nn_optimizer_step(nn_model *m, const nn_hparams *hp,
+                       const kern_pool *pool);
 
 /* forward + backward + optimizer step; returns the loss. */
 float nn_train_step(nn_model *m, const float *images, const int32_t *labels,

@@ -10,50 +10,30 @@
  * (torch >= 1.5 divides sqrt(v) by sqrt(1 - b2^t) before adding eps; fastai
  * 1.0.42 ran on torch 1.0, so eps is added to the raw sqrt(v) here.)
  */
-#include "nn/ops.h"
-#include "nn/nnmath.h"
+#include "kernels/layers.h"
+#include "nn/model.h"
 
 #define ADAM_BETA2 0.99f
 #define ADAM_EPS 1e-8f
 
-static double powi(double b, int64_t e)
-{
-    double r = 1.0;
-    while (e > 0) {
-        if (e & 1)
-            r *= b;
-        b *= b;
-        e >>= 1;
-    }
-    return r;
-}
-
-void nn_adamw_range(float *p, float *m, float *v, const float *g, size_t count,
-                    float lr, float wd, float beta1, float beta2, float eps,
-                    int64_t t)
-{
-    float decay = (float)(1.0 - (double)lr * wd);
-    double bc1 = 1.0 - powi(beta1, t), bc2 = 1.0 - powi(beta2, t);
-    float step = (float)(lr * nn_sqrt(bc2) / bc1);
-    for (size_t i = 0; i < count; i++) {
-        float pi = p[i] * decay;
-        float mi = beta1 * m[i] + (1.0f - beta1) * g[i];
-        float vi = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = pi - step * mi / ((float)nn_sqrt(vi) + eps);
-    }
-}
-
-void nn_optimizer_step(nn_model *m, const nn_hparams *hp)
+void nn_optimizer_step(nn_model *m, const nn_hparams *hp,
+                       const kern_pool *pool)
 {
     for (int pg = 0; pg < NN_PG_COUNT; pg++) {
         if (!nn_pg_trainable(m, pg))
             continue;
         size_t b = m->pg_begin[pg], e = m->pg_begin[pg + 1];
-        int64_t t = ++m->opt_steps[pg];
-        nn_adamw_range(m->param + b, m->m + b, m->v + b, m->grad + b, e - b,
-                       hp->lr[nn_pg_layer_group(pg)], hp->wd, hp->mom,
-                       ADAM_BETA2, ADAM_EPS, t);
+        uint64_t t = (uint64_t)++m->opt_steps[pg];
+        kern_adam_hparams ah = {
+            .lr = hp->lr[nn_pg_layer_group(pg)],
+            .wd = hp->wd,
+            .beta1 = hp->mom,
+            .beta2 = ADAM_BETA2,
+            .eps = ADAM_EPS,
+            .bias_correction1 = kern_adam_bias_correction(hp->mom, t),
+            .bias_correction2 = kern_adam_bias_correction(ADAM_BETA2, t),
+        };
+        kern_f32_adam(pool, e - b, m->param + b, m->m + b, m->v + b,
+                      m->grad + b, &ah);
     }
 }

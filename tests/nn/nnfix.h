@@ -41,6 +41,13 @@ static inline bool fx_ends(const char *s, const char *suffix)
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+/* The BN closing a residual branch (gen-step.py starts it near 0.2). */
+static inline bool residual_bn(const char *name)
+{
+    return strncmp(name, "layer", 5) == 0 &&
+           (strstr(name, "bn2") || strstr(name, "downsample.1"));
+}
+
 /* gen-step.py fill_value: parameters and running statistics. */
 static inline void fx_fill_model(nn_model *m)
 {
@@ -55,7 +62,7 @@ static inline void fx_fill_model(nn_model *m)
             if (fan)
                 v = sqrt(6.0 / (double)fan) * (2 * u - 1);
             else if (bn && fx_ends(p->name, "weight"))
-                v = 1.0 + 0.2 * (2 * u - 1);
+                v = (residual_bn(p->name) ? 0.2 : 1.0) + 0.2 * (2 * u - 1);
             else
                 v = 0.1 * (2 * u - 1);
             x[i] = (float)v;
@@ -86,9 +93,9 @@ typedef struct fx_arenas {
 } fx_arenas;
 
 static inline bool fx_alloc(fx_arenas *f, size_t batch, size_t size,
-                            size_t classes)
+                            size_t classes, size_t threads)
 {
-    f->plan = nn_plan(batch, size, classes);
+    f->plan = nn_plan(batch, size, classes, threads);
     if (!f->plan.total)
         return false;
     for (int i = 0; i < NN_ARENA_COUNT; i++) {
@@ -111,6 +118,7 @@ typedef struct fx_rec {
     char name[64];
     long index;
     double value;
+    double f32dist; /* |torch float32 - value| */
 } fx_rec;
 
 typedef struct fx_file {
@@ -127,8 +135,8 @@ static inline bool fx_load(fx_file *f, const char *path)
         return false;
     size_t cap = 0;
     fx_rec rec;
-    while (fscanf(fp, "%15s %63s %ld %lf", rec.kind, rec.name, &rec.index,
-                  &rec.value) == 4) {
+    while (fscanf(fp, "%15s %63s %ld %lf %lf", rec.kind, rec.name, &rec.index,
+                  &rec.value, &rec.f32dist) == 5) {
         if (f->n == cap) {
             cap = cap ? 2 * cap : 1024;
             f->r = realloc(f->r, cap * sizeof *f->r);

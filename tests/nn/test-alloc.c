@@ -80,9 +80,9 @@ Test(nn_alloc, no_allocation_in_steps, .timeout = 600)
     cr_assert_eq(atomic_load(&allocations), 1, "malloc interposer not live");
 
     fx_arenas a;
-    cr_assert(fx_alloc(&a, B, S, NC));
+    cr_assert(fx_alloc(&a, B, S, NC, 2));
     static nn_model m;
-    cr_assert(nn_model_init(&m, B, S, NC, a.a));
+    cr_assert(nn_model_init(&m, B, S, NC, 2, a.a));
     nn_model_init_weights(&m, 42);
     float *x = tu_alloc(sizeof(float) * B * 3 * S * S);
     tu_rng rng = tu_rng_seed(7);

@@ -17,8 +17,8 @@ static fx_arenas arenas;
 
 static nn_model *small_model(size_t classes)
 {
-    cr_assert(fx_alloc(&arenas, 2, 64, classes));
-    cr_assert(nn_model_init(&model, 2, 64, classes, arenas.a));
+    cr_assert(fx_alloc(&arenas, 2, 64, classes, 1));
+    cr_assert(nn_model_init(&model, 2, 64, classes, 1, arenas.a));
     return &model;
 }
 
@@ -191,7 +191,7 @@ Test(nn_model, plan_at_224)
 {
     size_t prev = 0;
     for (size_t batch = 16; batch <= 64; batch *= 2) {
-        nn_plan_sizes p = nn_plan(batch, 224, 37);
+        nn_plan_sizes p = nn_plan(batch, 224, 37, 2);
         cr_assert_gt(p.total, 0);
         cr_log_info("plan 224x224 batch %zu: params %zu grads %zu moments %zu "
                     "acts %zu scratch %zu total %zu bytes", batch,
@@ -209,6 +209,6 @@ Test(nn_model, plan_at_224)
                       p.bytes[NN_ARENA_ACTS] < 2 * prev);
         prev = p.bytes[NN_ARENA_ACTS];
     }
-    cr_assert_eq(nn_plan(0, 224, 37).total, 0);
-    cr_assert_eq(nn_plan(16, 8, 37).total, 0);
+    cr_assert_eq(nn_plan(0, 224, 37, 2).total, 0);
+    cr_assert_eq(nn_plan(16, 8, 37, 2).total, 0);
 }

@@ -10,18 +10,19 @@
  * logits / probabilities / per-item losses. Frozen gradients are poisoned
  * with NaN and must stay untouched (no backward-weights work for them).
  *
- * The fixture is torch in float64; the tolerances (the same formulas as
- * allowed() in the generator, which checks that torch's own float32 run
- * meets them) are: loss 1e-4 rel; logits 2e-3 + 1e-3 |z|; gradient norms
- * 5e-3 rel; gradient elements 5e-3 |g| + 2e-2 rms(tensor), worst 3x with at
- * most 1 % over (torch float32 itself: worst 1.4x, 0.3 % over: batch-4 BN
- * statistics on 2x2 maps make this ill-conditioned on purpose); running
- * statistics 1e-5 + 1e-4 |x|; parameters after Adam 1e-6 + 1e-5 |p| +
- * 0.02 sum(lr) (Adam's update is ~lr sign(g), so a near-zero gradient
- * element may flip: at most 1 % of samples over, none over 100x).
+ * The fixture is torch in float64 plus, per value, the distance of torch's
+ * float32 run from it (f32dist). Every comparison allows a fixed tolerance
+ * + 4 f32dist: the fixed parts (the formulas of allowed() in the generator)
+ * are: loss 1e-4 rel; logits
+ * 1e-3 + 1e-3 |z|; gradient norms 2e-3 rel; gradient elements 2e-3 |g| +
+ * 5e-3 rms(tensor); running statistics 1e-5 + 1e-4 |x|; parameters after
+ * Adam 1e-6 + 1e-5 |p| + 0.02 sum(lr) (Adam's update is ~lr sign(g), so a
+ * near-zero gradient element may flip: at most 1 % of samples over, none
+ * over 100x).
  */
 #include <criterion/criterion.h>
 
+#include "kernels/layers.h"
 #include "nn/ops.h"
 #include "tests/nn/nnfix.h"
 
@@ -39,8 +40,10 @@ typedef struct worst {
 } worst;
 
 static void check(worst *w, const char *name, long idx, double got,
-                  double ref, double allowed)
+                  const fx_rec *r, double allowed)
 {
+    double ref = r->value;
+    allowed += 4.0 * r->f32dist;
     double err = fabs(got - ref);
     double ratio = isnan(got) ? INFINITY : err / allowed;
     w->count++;
@@ -97,11 +100,11 @@ static void compare_grads(const nn_model *m, const fx_file *f, int step)
         double rms = tensor_rms(g, n);
         if (strcmp(r->kind, "gradnorm") == 0) {
             seen_tensors++;
-            check(&wn, r->name, -1, rms * sqrt((double)n), r->value,
-                  5e-3 * r->value + 1e-12);
+            check(&wn, r->name, -1, rms * sqrt((double)n), r,
+                  2e-3 * r->value + 1e-12);
         } else if (strcmp(r->kind, "grad") == 0) {
-            check(&wg, r->name, r->index, g[r->index], r->value,
-                  5e-3 * fabs(r->value) + 2e-2 * rms + 1e-12);
+            check(&wg, r->name, r->index, g[r->index], r,
+                  2e-3 * fabs(r->value) + 5e-3 * rms + 1e-12);
         }
     }
     size_t trainable_tensors = 0;
@@ -111,7 +114,7 @@ static void compare_grads(const nn_model *m, const fx_file *f, int step)
                  "step %d: fixture has %zu trainable tensors, model %zu", step,
                  seen_tensors, trainable_tensors);
     report(&wn, 1.0, 0.0);
-    report(&wg, 3.0, 0.01);
+    report(&wg, 1.0, 0.0);
 }
 
 static void compare_logits(const float *got, const fx_file *f,
@@ -122,7 +125,7 @@ static void compare_logits(const float *got, const fx_file *f,
     for (size_t i = 0; i < count; i++) {
         const fx_rec *r = fx_find(f, kind, name, (long)i);
         cr_assert_not_null(r, "%s %s %zu missing", kind, name, i);
-        check(&w, name, (long)i, got[i], r->value, atol + rtol * fabs(r->value));
+        check(&w, name, (long)i, got[i], r, atol + rtol * fabs(r->value));
     }
     report(&w, 1.0, 0.0);
 }
@@ -166,17 +169,18 @@ static void run_steps(nn_model *m, const fx_file *f, const float *x,
         float loss = nn_forward_train(m, x, labels, B, seeds[step], NULL);
         const fx_rec *rl = fx_find(f, "loss", "step", step);
         cr_assert_not_null(rl);
-        cr_assert(fabs(loss - rl->value) <= 1e-4 * fabs(rl->value),
+        cr_assert(fabs(loss - rl->value) <=
+                      1e-4 * fabs(rl->value) + 4 * rl->f32dist,
                   "step %d loss %.9g, torch %.9g", step, loss, rl->value);
         char name[16];
         snprintf(name, sizeof name, "step%d", step);
-        compare_logits(m->logits, f, "logit", name, 1e-3, 2e-3, B * NC);
+        compare_logits(m->logits, f, "logit", name, 1e-3, 1e-3, B * NC);
         nn_backward(m, NULL);
         compare_grads(m, f, step);
         frozen_grads_untouched(m);
         nn_hparams hp = hparams_of(f, step);
         lr_sum += hp.lr[0] + hp.lr[2];
-        nn_optimizer_step(m, &hp);
+        nn_optimizer_step(m, &hp, NULL);
     }
     cr_assert_eq(m->bn_batches, 3);
 
@@ -187,12 +191,12 @@ static void run_steps(nn_model *m, const fx_file *f, const float *x,
             long k = nn_param_find(m, r->name);
             cr_assert(k >= 0, "unknown parameter %s", r->name);
             check(&wp, r->name, r->index, nn_param_data(m, k)[r->index],
-                  r->value, 1e-6 + 1e-5 * fabs(r->value) + 0.02 * lr_sum);
+                  r, 1e-6 + 1e-5 * fabs(r->value) + 0.02 * lr_sum);
         } else if (strcmp(r->kind, "stat") == 0 && r->index >= 0) {
             long k = nn_stat_find(m, r->name);
             cr_assert(k >= 0, "unknown statistic %s", r->name);
             check(&ws, r->name, r->index,
-                  m->param[m->stats[k].offset + r->index], r->value,
+                  m->param[m->stats[k].offset + r->index], r,
                   1e-5 + 1e-4 * fabs(r->value));
         } else if (strcmp(r->kind, "stat") == 0) {
             cr_assert_eq((long)r->value, (long)m->bn_batches, "%s", r->name);
@@ -212,9 +216,9 @@ Test(nn_step, matches_pytorch, .timeout = 600)
     cr_assert(fx_load(&f, FX_PATH), "cannot read %s (run from the repo root)",
               FX_PATH);
     fx_arenas a;
-    cr_assert(fx_alloc(&a, B, S, NC));
+    cr_assert(fx_alloc(&a, B, S, NC, 1));
     static nn_model m;
-    cr_assert(nn_model_init(&m, B, S, NC, a.a));
+    cr_assert(nn_model_init(&m, B, S, NC, 1, a.a));
     fx_fill_model(&m);
     float *x = tu_alloc(sizeof(float) * B * 3 * S * S);
     fx_fill_input(x, B * 3 * S * S);
@@ -227,7 +231,7 @@ Test(nn_step, matches_pytorch, .timeout = 600)
     tu_poison_nan(probs, B * NC);
     tu_poison_nan(losses, B);
     nn_forward_eval(&m, x, labels, B, logits, losses, probs, NULL);
-    compare_logits(logits, &f, "eval_logit", "eval", 1e-3, 2e-3, B * NC);
+    compare_logits(logits, &f, "eval_logit", "eval", 1e-3, 1e-3, B * NC);
     compare_logits(probs, &f, "eval_prob", "eval", 1e-3, 1e-6, B * NC);
     compare_logits(losses, &f, "eval_loss", "eval", 1e-3, 1e-5, B);
     cr_assert_eq(m.bn_batches, 3, "eval must not count batches");
@@ -235,4 +239,19 @@ Test(nn_step, matches_pytorch, .timeout = 600)
     tu_free(x);
     fx_free(&a);
     free(f.r);
+}
+
+/* The per-layer dropout seeds the fixture generator reproduces: distinct per
+ * layer and per step, and the masks they give keep about 1 - p. Cheap, so it
+ * also runs under qemu. */
+Test(nn_step, dropout_seeds)
+{
+    cr_assert_neq(nn_dropout_seed(1001, 0), nn_dropout_seed(1000, 1));
+    cr_assert_neq(nn_dropout_seed(1001, 0), nn_dropout_seed(1001, 1));
+    cr_assert_neq(nn_dropout_seed(1001, 0), nn_dropout_seed(1002, 0));
+    size_t kept = 0, n = 1 << 16;
+    uint64_t s = nn_dropout_seed(7, 1);
+    for (size_t i = 0; i < n; i++)
+        kept += kern_dropout_keep(s, i, 0.25f);
+    cr_assert(kept > 0.74 * n && kept < 0.76 * n, "kept %zu of %zu", kept, n);
 }

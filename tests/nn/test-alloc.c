@@ -117,3 +117,21 @@ Test(nn_alloc, no_allocation_in_steps, .timeout = 600)
     tu_free(x);
     fx_free(&a);
 }
+
+/* Set-up refuses arenas it cannot carve (missing or not 64-byte aligned),
+ * so a step can never run on memory the plan did not provide. */
+Test(nn_alloc, init_rejects_bad_arenas)
+{
+    static nn_model m;
+    static _Alignas(64) unsigned char tiny[NN_ARENA_COUNT][128];
+    void *arenas[NN_ARENA_COUNT];
+    for (int i = 0; i < NN_ARENA_COUNT; i++)
+        arenas[i] = tiny[i];
+    arenas[NN_ARENA_ACTS] = NULL;
+    cr_assert_not(nn_model_init(&m, 2, 32, 5, 1, arenas));
+    arenas[NN_ARENA_ACTS] = tiny[NN_ARENA_ACTS] + 4;
+    cr_assert_not(nn_model_init(&m, 2, 32, 5, 1, arenas));
+    arenas[NN_ARENA_ACTS] = tiny[NN_ARENA_ACTS];
+    cr_assert_not(nn_model_init(&m, 0, 32, 5, 1, arenas), "batch 0");
+    cr_assert_not(nn_model_init(&m, 2, 16, 5, 1, arenas), "size < 32");
+}

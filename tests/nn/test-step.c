@@ -2,7 +2,7 @@
  * tests/nn/test-step.c: the model against PyTorch (fixture from
  * tests/nn/fixtures/gen-step.py, run once with torch 1.13; CI runs no Python).
  *
- * Batch 4 x 3 x 40 x 40, 37 classes, dropout 0.25/0.5 with the library's
+ * Batch 8 x 3 x 48 x 48, 37 classes, dropout 0.25/0.5 with the library's
  * hash masks (reproduced by the generator). Two frozen steps, unfreeze, one
  * unfrozen step, then an eval forward. Compared, with the tolerances below:
  * loss and logits of every step, every trainable gradient (norm + sampled
@@ -14,8 +14,8 @@
  * float32 run from it (f32dist). Every comparison allows a fixed tolerance
  * + 4 f32dist: the fixed parts (the formulas of allowed() in the generator)
  * are: loss 1e-4 rel; logits
- * 1e-3 + 1e-3 |z|; gradient norms 2e-3 rel; gradient elements 2e-3 |g| +
- * 5e-3 rms(tensor); running statistics 1e-5 + 1e-4 |x|; parameters after
+ * 1e-3 + 1e-3 |z|; gradient norms 5e-3 rel; gradient elements 2e-3 |g| +
+ * 2e-2 rms(tensor), their noise term the largest f32dist of the tensor; running statistics 1e-5 + 1e-4 |x|; parameters after
  * Adam 1e-6 + 1e-5 |p| + 0.02 sum(lr) (Adam's update is ~lr sign(g), so a
  * near-zero gradient element may flip: at most 1 % of samples over, none
  * over 100x).
@@ -27,8 +27,8 @@
 #include "tests/nn/nnfix.h"
 
 #define FX_PATH "tests/nn/fixtures/step.txt"
-#define B 4
-#define S 40
+#define B 8
+#define S 48
 #define NC 37
 
 typedef struct worst {
@@ -39,11 +39,11 @@ typedef struct worst {
     size_t count, over;
 } worst;
 
-static void check(worst *w, const char *name, long idx, double got,
-                  const fx_rec *r, double allowed)
+static void check_noise(worst *w, const char *name, long idx, double got,
+                        const fx_rec *r, double allowed, double noise)
 {
     double ref = r->value;
-    allowed += 4.0 * r->f32dist;
+    allowed += 4.0 * (r->f32dist > noise ? r->f32dist : noise);
     double err = fabs(got - ref);
     double ratio = isnan(got) ? INFINITY : err / allowed;
     w->count++;
@@ -55,6 +55,25 @@ static void check(worst *w, const char *name, long idx, double got,
         w->got = got;
         w->ref = ref;
     }
+}
+
+static void check(worst *w, const char *name, long idx, double got,
+                  const fx_rec *r, double allowed)
+{
+    check_noise(w, name, idx, got, r, allowed, 0.0);
+}
+
+/* The largest float32 distance among the records of one tensor: one
+ * implementation's rounding noise is not another's element by element, so
+ * gradient elements get their tensor's noise level. */
+static double tensor_noise(const fx_file *f, const char *name)
+{
+    double noise = 0.0;
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->r[i].kind, "grad") == 0 &&
+            strcmp(f->r[i].name, name) == 0 && f->r[i].f32dist > noise)
+            noise = f->r[i].f32dist;
+    return noise;
 }
 
 static void report(const worst *w, double max_ratio, double max_over_frac)
@@ -101,10 +120,11 @@ static void compare_grads(const nn_model *m, const fx_file *f, int step)
         if (strcmp(r->kind, "gradnorm") == 0) {
             seen_tensors++;
             check(&wn, r->name, -1, rms * sqrt((double)n), r,
-                  2e-3 * r->value + 1e-12);
+                  5e-3 * r->value + 1e-12);
         } else if (strcmp(r->kind, "grad") == 0) {
-            check(&wg, r->name, r->index, g[r->index], r,
-                  2e-3 * fabs(r->value) + 5e-3 * rms + 1e-12);
+            check_noise(&wg, r->name, r->index, g[r->index], r,
+                        2e-3 * fabs(r->value) + 2e-2 * rms + 1e-12,
+                        tensor_noise(f, r->name));
         }
     }
     size_t trainable_tensors = 0;
@@ -222,7 +242,7 @@ Test(nn_step, matches_pytorch, .timeout = 600)
     fx_fill_model(&m);
     float *x = tu_alloc(sizeof(float) * B * 3 * S * S);
     fx_fill_input(x, B * 3 * S * S);
-    const int32_t labels[B] = {3, 0, NC - 1, 17};
+    const int32_t labels[B] = {3, 0, NC - 1, 17, 5, 9, 30, 12};
 
     run_steps(&m, &f, x, labels);
 

@@ -12,7 +12,7 @@
  */
 #include "nn/ops.h"
 
-size_t nn_ops_scratch_bytes(const nn_model *m, size_t threads)
+size_t nn_conv_scratch_bytes(const nn_model *m, size_t threads)
 {
     (void)m, (void)threads;
     return 0;

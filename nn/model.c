@@ -270,7 +270,8 @@ static size_t describe(nn_model *m, size_t batch, size_t size, size_t classes,
     describe_head(&b, classes);
     describe_work(&b, stem_numel, block_max);
     layout_params(m);
-    m->scratch_bytes = nn_ops_scratch_bytes(m, m->threads);
+    m->scratch_bytes = KERN_MAX(nn_conv_scratch_bytes(m, m->threads),
+                                nn_linear_scratch_bytes(m, m->threads));
     return b.acts.used;
 }
 

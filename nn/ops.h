@@ -17,8 +17,10 @@
 
 #include "nn/model.h"
 
-/* Bytes of shared scratch the ops need for this model (largest single need). */
-size_t nn_ops_scratch_bytes(const nn_model *m, size_t threads);
+/* Bytes of shared scratch each family needs for this model on up to
+ * `threads` pool threads (its largest single call). */
+size_t nn_conv_scratch_bytes(const nn_model *m, size_t threads);
+size_t nn_linear_scratch_bytes(const nn_model *m, size_t threads);
 
 // --- convolution (nn/conv.c) --------------------------------------------------
 void nn_conv_forward(const nn_conv *c, size_t n, float *y, const float *x,

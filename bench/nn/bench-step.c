@@ -7,6 +7,7 @@
  *       warm-up step), then N timed steps; prints one key=value line with
  *       the median step time, img_s = B / median, peak_rss_mb (getrusage
  *       ru_maxrss of this process) and plan_mb (the plan's arenas).
+ *   step --plan --batch B --size S --threads T   prints the plan's arenas.
  *   step --suite FILE.json   (make bench): 224x224, batch 16 and 32, 2
  *       threads, unfrozen and frozen, each in its own process (so each peak
  *       RSS is its own), plus PyTorch doing the same work
@@ -226,11 +227,31 @@ static int suite(const char *self, const char *json)
 
 // --- arguments -----------------------------------------------------------------
 
+/* The plan's arenas in MiB, for README and train --plan. */
+static int usage(void);
+
+static int print_plan(const opts *o)
+{
+    static const char *const names[NN_ARENA_COUNT] = {
+        "params", "grads", "moments", "acts", "scratch"};
+    nn_plan_sizes p = nn_plan(o->batch, o->size, o->classes, o->threads);
+    if (!p.total)
+        return usage();
+    printf("plan batch=%zu size=%zu classes=%zu threads=%zu", o->batch,
+           o->size, o->classes, o->threads);
+    for (int i = 0; i < NN_ARENA_COUNT; i++)
+        printf(" %s_mib=%.1f", names[i], (double)p.bytes[i] / 1048576.0);
+    printf(" total_mib=%.1f total_bytes=%zu\n", (double)p.total / 1048576.0,
+           p.total);
+    return 0;
+}
+
 static int usage(void)
 {
     fprintf(stderr,
             "usage: step --batch B --size S --threads T [--frozen] [--steps N]"
             " [--classes C]\n"
+            "       step --plan --batch B --size S --threads T\n"
             "       step --suite FILE.json\n");
     return 2;
 }
@@ -239,10 +260,11 @@ int main(int argc, char **argv)
 {
     opts o = {16, 224, 2, 3, 37, false};
     const char *json = NULL;
+    bool plan = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--frozen")) {
-            o.frozen = true;
+        if (!strcmp(a, "--frozen") || !strcmp(a, "--plan")) {
+            *(a[2] == 'f' ? &o.frozen : &plan) = true;
             continue;
         }
         if (i + 1 >= argc)
@@ -275,5 +297,5 @@ int main(int argc, char **argv)
     }
     if (!o.batch || !o.threads || !o.steps)
         return usage();
-    return run(&o);
+    return plan ? print_plan(&o) : run(&o);
 }

@@ -75,26 +75,30 @@ typedef void (*kern_f32_gemm_ukernel_fn)(size_t mr, size_t nr, size_t kc,
                                          float *restrict c, size_t ldc,
                                          float alpha, float beta);
 
-/* Optional ISA-specific packers for operands stored transposed (the driver
- * has portable ones):
+/* Optional ISA-specific packers (the driver has portable ones):
+ *   packbn: B stored (K, N), b at [p0][j0] -> NR-column panels (kc, NR) of
+ *           op(B)[0:kc, 0:nc], zero-padded past nc;
  *   packbt: B stored (N, K), b at [j0][p0] -> NR-column panels (kc, NR) of
  *           op(B)[0:kc, 0:nc], zero-padded past nc;
  *   packat: A stored (K, M), a at [p0][i0] -> MR-row panels (MR, kc) of
  *           op(A)[0:mc, 0:kc], rows past mc unwritten; m_left = columns of
  *           stored A from i0 to the end of its row (loads stay inside it). */
-typedef void (*kern_f32_gemm_packbt_fn)(size_t kc, size_t nc, const float *b,
-                                        size_t ldb, float *restrict dst);
+typedef void (*kern_f32_gemm_packb_fn)(size_t kc, size_t nc, const float *b,
+                                       size_t ldb, float *restrict dst);
 typedef void (*kern_f32_gemm_packat_fn)(size_t mc, size_t kc, const float *a,
                                         size_t lda, size_t m_left,
                                         float *restrict dst);
 
+void kern_f32_gemm_packbn_16__avx2(size_t kc, size_t nc, const float *b,
+                                   size_t ldb, float *restrict dst);
 void kern_f32_gemm_packbt_16__avx2(size_t kc, size_t nc, const float *b,
                                    size_t ldb, float *restrict dst);
 void kern_f32_gemm_packat_6__avx2(size_t mc, size_t kc, const float *a,
                                   size_t lda, size_t m_left,
                                   float *restrict dst);
 
-#define KERN_F32_GEMM_UKERNEL(isa, fn, mr, nr, mc, kc, nc, packbt, packat) \
+#define KERN_F32_GEMM_UKERNEL(isa, fn, mr, nr, mc, kc, nc, packbn, packbt, \
+                              packat) \
     void fn(size_t mr_, size_t nr_, size_t kc_, const float *restrict a, \
             size_t a_stride, const float *restrict b, \
             float *restrict c, size_t ldc, float alpha, float beta);
@@ -106,7 +110,8 @@ typedef struct kern_f32_gemm_config {
     kern_f32_gemm_ukernel_fn ukernel; /* NULL for the ref ISA */
     size_t mr, nr;                    /* register tile */
     size_t mc, kc, nc;                /* cache blocks (see f32-gemm.inc) */
-    kern_f32_gemm_packbt_fn packbt;   /* NULL: the portable packer */
+    kern_f32_gemm_packb_fn packbn;    /* NULL: the portable packer */
+    kern_f32_gemm_packb_fn packbt;    /* NULL: the portable packer */
     kern_f32_gemm_packat_fn packat;   /* NULL: the portable packer */
 } kern_f32_gemm_config;
 

@@ -33,8 +33,8 @@ double bench_median(double *x, size_t n)
 
 #define BENCH_MAX_REPS 1000
 
-double bench_time_median(bench_fn fn, void *ctx, size_t min_reps,
-                         size_t max_reps, double min_seconds)
+bench_stats bench_time(bench_fn fn, void *ctx, size_t min_reps,
+                       size_t max_reps, double min_seconds)
 {
     static double times[BENCH_MAX_REPS];
     if (max_reps > BENCH_MAX_REPS)
@@ -48,7 +48,16 @@ double bench_time_median(bench_fn fn, void *ctx, size_t min_reps,
         fn(ctx, rep++);
         times[n++] = bench_now() - t0;
     }
-    return bench_median(times, n);
+    bench_stats s = {.reps = n};
+    s.median = bench_median(times, n); /* sorts */
+    s.best = n ? times[0] : 0.0;
+    return s;
+}
+
+double bench_time_median(bench_fn fn, void *ctx, size_t min_reps,
+                         size_t max_reps, double min_seconds)
+{
+    return bench_time(fn, ctx, min_reps, max_reps, min_seconds).median;
 }
 
 // --- FMA peak ----------------------------------------------------------------------

@@ -23,9 +23,17 @@ double bench_median(double *x, size_t n);
 
 /* Times fn(ctx, rep) once to warm up, then repeatedly: at least min_reps
  * times and until min_seconds have passed (at most max_reps times, capped at
- * 1000). Returns the median seconds per call. rep counts every call from 0,
- * so fn can rotate buffers. */
+ * 1000). rep counts every call from 0, so fn can rotate buffers. The median
+ * is the number to quote; the best (fastest) call is what the code does when
+ * nothing else runs, worth printing beside it on a shared machine. */
 typedef void (*bench_fn)(void *ctx, size_t rep);
+typedef struct bench_stats {
+    double median, best; /* seconds per call */
+    size_t reps;
+} bench_stats;
+bench_stats bench_time(bench_fn fn, void *ctx, size_t min_reps,
+                       size_t max_reps, double min_seconds);
+/* bench_time(...).median */
 double bench_time_median(bench_fn fn, void *ctx, size_t min_reps,
                          size_t max_reps, double min_seconds);
 

@@ -1,6 +1,6 @@
 /*
- * kernels/gemm/f32-gemm-pack-avx2.c: the transposing packers of the AVX2
- * GEMM (AVX2; layouts in kernels/gemm/f32-gemm.c).
+ * kernels/gemm/f32-gemm-pack-avx2.c: the packers of the AVX2 GEMM (AVX2;
+ * layouts in kernels/gemm.h).
  *
  * Packing an operand that is stored transposed is a transpose; done one
  * element at a time it costs about a cycle per element, which is a third of
@@ -92,4 +92,39 @@ void kern_f32_gemm_packat_6__avx2(size_t mc, size_t kc, const float *a,
             for (size_t q = 0; q < mr; q++)
                 dst[q * kc + p] = a[p * lda + q];
     }
+}
+
+/* B stored (K, N), b at [p0][j0] -> 16-column panels (kc, 16) of op(B),
+ * zero-padded past nc. A copy, but the one small-M shapes live on (64 x 3136
+ * x 576 packs each element of B for 64 FMAs), so: 8 panels at a time, row by
+ * row of B (one contiguous 512-byte read per row, writes to 8 pages), full
+ * ymm moves, and the rows a few steps ahead prefetched. */
+void kern_f32_gemm_packbn_16__avx2(size_t kc, size_t nc, const float *b,
+                                   size_t ldb, float *restrict dst)
+{
+    size_t full = nc / 16 * 16;
+    for (size_t j0 = 0; j0 < full; j0 += 128) {
+        size_t j1 = KERN_MIN(full, j0 + 128);
+        for (size_t p = 0; p < kc; p++) {
+            const float *src = b + p * ldb;
+            if (p + 4 < kc)
+                for (size_t j = j0; j < j1; j += 16)
+                    _mm_prefetch((const char *)(src + 4 * ldb + j),
+                                 _MM_HINT_T0);
+            float *d = dst + j0 * kc + p * 16;
+            for (size_t j = j0; j < j1; j += 16, d += 16 * kc) {
+                _mm256_storeu_ps(d, _mm256_loadu_ps(src + j));
+                _mm256_storeu_ps(d + 8, _mm256_loadu_ps(src + j + 8));
+            }
+        }
+    }
+    if (full < nc)
+        for (size_t p = 0; p < kc; p++) {
+            const float *src = b + p * ldb + full;
+            float *d = dst + full * kc + p * 16;
+            for (size_t jj = 0; jj < nc - full; jj++)
+                d[jj] = src[jj];
+            for (size_t jj = nc - full; jj < 16; jj++)
+                d[jj] = 0.0f;
+        }
 }

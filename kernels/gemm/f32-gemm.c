@@ -31,14 +31,16 @@
 // --- the per-ISA table -------------------------------------------------------
 
 static const kern_f32_gemm_config configs[] = {
-#define KERN_F32_GEMM_UKERNEL(isa, fn, mr, nr, mc, kc, nc, packbt, packat) \
-    {fn, mr, nr, mc, kc, nc, packbt, packat},
+#define KERN_F32_GEMM_UKERNEL(isa, fn, mr, nr, mc, kc, nc, packbn, packbt, \
+                              packat) \
+    {fn, mr, nr, mc, kc, nc, packbn, packbt, packat},
 #include "kernels/gemm/f32-gemm.inc"
 #undef KERN_F32_GEMM_UKERNEL
 };
 
 static const kern_isa config_isas[] = {
-#define KERN_F32_GEMM_UKERNEL(isa, fn, mr, nr, mc, kc, nc, packbt, packat) \
+#define KERN_F32_GEMM_UKERNEL(isa, fn, mr, nr, mc, kc, nc, packbn, packbt, \
+                              packat) \
     isa,
 #include "kernels/gemm/f32-gemm.inc"
 #undef KERN_F32_GEMM_UKERNEL
@@ -46,7 +48,7 @@ static const kern_isa config_isas[] = {
 
 #define NCONFIGS (sizeof configs / sizeof configs[0])
 
-static const kern_f32_gemm_config ref_config = {0, 1, 1, 1, 1, 1, 0, 0};
+static const kern_f32_gemm_config ref_config = {0, 1, 1, 1, 1, 1, 0, 0, 0};
 static const kern_f32_gemm_config *active = &ref_config;
 
 void kern_gemm_init(kern_isa isa)
@@ -96,37 +98,53 @@ size_t kern_f32_gemm_workspace_size(size_t m, size_t n, size_t k,
 /* The packers are written for a constant tile width (MR or NR) and inlined
  * into one call per width, so the inner copies have a fixed trip count. */
 
+/* Panels of B packed together, row by row of B (see pack_b_tile). */
+#define GEMM_PACK_GROUP 16
+
 /* op(B)[0:kc, 0:nc] -> NR-column panels (kc, NR), zero-padded past nc.
  * b points at op(B)[0][0]. */
 static inline void pack_b_tile(size_t nr_tile, kern_trans tb,
                                const float *b, size_t ldb, size_t kc,
                                size_t nc, float *restrict dst)
 {
+    if (tb == KERN_NOTRANS) {
+        /* A group of GEMM_PACK_GROUP panels at a time, row by row of B: each
+         * row of B gives one contiguous read of up to a kilobyte, and the
+         * writes go to no more pages than the group has panels (a whole row
+         * of panels at once would miss the TLB on every store; one panel at a
+         * time reads 64 bytes per row of B, a page apart). */
+        size_t full = nc / nr_tile * nr_tile;
+        size_t group = GEMM_PACK_GROUP * nr_tile;
+        for (size_t j0 = 0; j0 < full; j0 += group) {
+            size_t j1 = KERN_MIN(full, j0 + group);
+            for (size_t p = 0; p < kc; p++) {
+                const float *src = b + p * ldb;
+                float *d = dst + j0 * kc + p * nr_tile;
+                for (size_t j = j0; j < j1; j += nr_tile, d += nr_tile * kc)
+                    for (size_t jj = 0; jj < nr_tile; jj++)
+                        d[jj] = src[j + jj];
+            }
+        }
+        if (full < nc)
+            for (size_t p = 0; p < kc; p++) {
+                const float *src = b + p * ldb + full;
+                float *d = dst + full * kc + p * nr_tile;
+                for (size_t jj = 0; jj < nc - full; jj++)
+                    d[jj] = src[jj];
+                for (size_t jj = nc - full; jj < nr_tile; jj++)
+                    d[jj] = 0.0f;
+            }
+        return;
+    }
     for (size_t j = 0; j < nc; j += nr_tile, dst += nr_tile * kc) {
         size_t nr = KERN_MIN(nr_tile, nc - j);
-        if (tb == KERN_NOTRANS && nr == nr_tile) {
-            /* The common case: whole rows of the panel, a fixed-size copy. */
-            const float *src = b + j;
+        const float *src = b + j * ldb;
+        for (size_t jj = 0; jj < nr; jj++)
             for (size_t p = 0; p < kc; p++)
-                for (size_t jj = 0; jj < nr_tile; jj++)
-                    dst[p * nr_tile + jj] = src[p * ldb + jj];
-        } else if (tb == KERN_NOTRANS) {
-            const float *src = b + j;
-            for (size_t p = 0; p < kc; p++) {
-                for (size_t jj = 0; jj < nr; jj++)
-                    dst[p * nr_tile + jj] = src[p * ldb + jj];
-                for (size_t jj = nr; jj < nr_tile; jj++)
-                    dst[p * nr_tile + jj] = 0.0f;
-            }
-        } else {
-            const float *src = b + j * ldb;
-            for (size_t jj = 0; jj < nr; jj++)
-                for (size_t p = 0; p < kc; p++)
-                    dst[p * nr_tile + jj] = src[jj * ldb + p];
-            for (size_t jj = nr; jj < nr_tile; jj++)
-                for (size_t p = 0; p < kc; p++)
-                    dst[p * nr_tile + jj] = 0.0f;
-        }
+                dst[p * nr_tile + jj] = src[jj * ldb + p];
+        for (size_t jj = nr; jj < nr_tile; jj++)
+            for (size_t p = 0; p < kc; p++)
+                dst[p * nr_tile + jj] = 0.0f;
     }
 }
 
@@ -203,9 +221,14 @@ static const float *op_at(kern_trans t, const float *x, size_t ld, size_t i,
 static void copy_a(const float *a, size_t lda, size_t mc, size_t kc,
                    float *restrict dst)
 {
-    for (size_t i = 0; i < mc; i++)
-        for (size_t p = 0; p < kc; p++)
+    for (size_t i = 0; i < mc; i++) {
+        size_t p = 0;
+        for (; p + 16 <= kc; p += 16) /* fixed-size chunks vectorise */
+            for (size_t q = 0; q < 16; q++)
+                dst[i * kc + p + q] = a[i * lda + p + q];
+        for (; p < kc; p++)
             dst[i * kc + p] = a[i * lda + p];
+    }
 }
 
 /* The ic, jr, ir loops for one packed panel of B. */
@@ -256,6 +279,8 @@ static void gemm_block(const gemm_call *g, size_t i0, size_t mm, size_t j0,
             const float *b = op_at(g->tb, g->b, g->ldb, pc, j0 + jc);
             if (g->tb == KERN_TRANS && cfg->packbt)
                 cfg->packbt(kc, nc, b, g->ldb, bp);
+            else if (g->tb == KERN_NOTRANS && cfg->packbn)
+                cfg->packbn(kc, nc, b, g->ldb, bp);
             else
                 pack_b(cfg->nr, g->tb, b, g->ldb, kc, nc, bp);
             macro_block(g, i0, mm, pc, kc, j0 + jc, nc, bp, ap,

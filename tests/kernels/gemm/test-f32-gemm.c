@@ -259,7 +259,7 @@ static ukernel_case full(size_t MR, size_t NR, size_t kc)
         __VA_ARGS__                                                           \
     }
 
-#define KERN_F32_GEMM_UKERNEL(isa, fn, MR, NR, mc_, kc_, nc_, pb_, pa_)       \
+#define KERN_F32_GEMM_UKERNEL(isa, fn, MR, NR, mc_, kc_, nc_, pn_, pt_, pa_) \
     UKERNEL_TEST(isa, fn, MR, NR, k_eq,                                       \
         check_ukernel(fn, #fn, MR, NR, full(MR, NR, 1));)                     \
     UKERNEL_TEST(isa, fn, MR, NR, k_lt_and_gt,                                \

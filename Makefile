@@ -51,7 +51,7 @@ ISA_SKIP_x86_64 := %-neon.c
 ISA_SKIP_aarch64 := %-avx2.c
 CORE_SRC := $(filter-out $(ISA_SKIP_$(ARCH)), \
               $(wildcard kernels/*.c kernels/*/*.c nn/*.c nn/*/*.c sched/*.c))
-PROG_SRC := $(wildcard harness/train.c harness/predict.c)
+PROG_SRC := $(wildcard harness/train.c harness/predict.c harness/mkfashion.c)
 HOST_SRC := $(filter-out $(PROG_SRC), $(wildcard data/*.c harness/*.c))
 TEST_SUPPORT_SRC := $(wildcard tests/support/*.c)
 TEST_SRC := $(shell find tests -name 'test-*.c' 2>/dev/null | sort)
@@ -207,6 +207,6 @@ weights:
 	scripts/fetch-weights
 
 clean:
-	rm -rf build harness/train harness/predict
+	rm -rf build harness/train harness/predict harness/mkfashion
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -11,7 +11,7 @@
  */
 #include "sched/sched.h"
 
-// --- lr sweep and stop rule ----------------------------------------------------
+// --- lr sweep and stop rule --------------------------------------------------
 void sched_lr_find_init(sched_lr_find *f, double start_lr, double end_lr,
                         size_t num_it, bool stop_div)
 {
@@ -50,7 +50,7 @@ bool sched_lr_find_stop(sched_lr_find *f, double smooth_loss)
     return f->stop_div && (smooth_loss > 4.0 * f->best || is_nan);
 }
 
-// --- smoothing -----------------------------------------------------------------
+// --- smoothing ---------------------------------------------------------------
 void sched_smooth_init(sched_smooth *s, double beta)
 {
     SCHED_ASSERT(beta >= 0.0 && beta < 1.0);
@@ -70,7 +70,7 @@ double sched_smooth_add(sched_smooth *s, double loss)
     return s->value;
 }
 
-// --- suggestion ----------------------------------------------------------------
+// --- suggestion --------------------------------------------------------------
 void sched_lr_trim(size_t n, size_t skip_start, size_t skip_end, size_t *first,
                    size_t *count)
 {

@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-// --- bits ----------------------------------------------------------------------
+// --- bits --------------------------------------------------------------------
 static inline uint64_t bits_of(double x)
 {
     union { double d; uint64_t u; } v = {.d = x};
@@ -35,8 +35,15 @@ static inline double pow2i(int k)
     return double_of((uint64_t)(k + 1023) << 52);
 }
 
-static inline double infinity(void) { return double_of(0x7ff0000000000000ull); }
-static inline double quiet_nan(void) { return double_of(0x7ff8000000000000ull); }
+static inline double infinity(void)
+{
+    return double_of(0x7ff0000000000000ull);
+}
+
+static inline double quiet_nan(void)
+{
+    return double_of(0x7ff8000000000000ull);
+}
 
 /* Nearest integer to x (halves away from zero); |x| < 2^31. */
 static inline int round_to_int(double x)
@@ -44,7 +51,7 @@ static inline int round_to_int(double x)
     return (int)(x < 0.0 ? x - 0.5 : x + 0.5);
 }
 
-// --- cos -----------------------------------------------------------------------
+// --- cos ---------------------------------------------------------------------
 /* pi/2 in three 33-bit pieces, so k * PIO2_n is exact for |k| < 2^20, plus
  * the rest, PIO2_3T: near a zero of cos the reduced argument is as small as
  * ~1e-17 and the 99 bits of the first three pieces alone leave ~1e-31. */
@@ -109,14 +116,15 @@ double sched_cos(double x)
     }
 }
 
-// --- exp -----------------------------------------------------------------------
+// --- exp ---------------------------------------------------------------------
 /* ln 2 = LN2_HI + LN2_LO with LN2_HI holding 32 significant bits, so k *
  * LN2_HI is exact for |k| < 2^21. */
 static const double LN2_HI = 6.93147180369123816490e-01;
 static const double LN2_LO = 1.90821492927058770002e-10;
 static const double INV_LN2 = 1.44269504088896338700e+00;
-static const double EXP_OVERFLOW = 7.09782712893383973096e+02;  /* ln DBL_MAX */
-static const double EXP_UNDERFLOW = -7.45133219101941108420e+02; /* ln 2^-1075 */
+/* ln DBL_MAX and ln 2^-1075: beyond them exp is inf or 0. */
+static const double EXP_OVERFLOW = 7.09782712893383973096e+02;
+static const double EXP_UNDERFLOW = -7.45133219101941108420e+02;
 
 /* exp(r) for |r| <= ln2/2 (+ rounding): Taylor to r^13; the first omitted
  * term is below 5e-18. */
@@ -157,7 +165,7 @@ double sched_exp(double x)
     return y * pow2i(k);
 }
 
-// --- log -----------------------------------------------------------------------
+// --- log ---------------------------------------------------------------------
 static const double SQRT2 = 1.41421356237309504880e+00;
 
 /* R(z) = 2z/3 + 2z^2/5 + ... + 2z^11/23 with z = s^2 <= 0.0295: the part of
@@ -210,7 +218,7 @@ double sched_log(double x)
     return dk * LN2_HI - ((hfsq - (tail + dk * LN2_LO)) - f);
 }
 
-// --- pow -----------------------------------------------------------------------
+// --- pow ---------------------------------------------------------------------
 double sched_pow(double x, double y)
 {
     SCHED_ASSERT(x > 0.0);

@@ -86,7 +86,7 @@ double sched_one_cycle_mom(const sched_one_cycle *oc, size_t k);
 void sched_one_cycle_lrs(const sched_one_cycle *oc, const double *lr_max,
                          size_t ngroups, size_t k, double *lr);
 
-// --- max_lr expansion (Learner.lr_range) --------------------------------------
+// --- max_lr expansion (Learner.lr_range) -------------------------------------
 /* A float, slice(stop) or slice(start, stop). start == 0 counts as absent, as
  * fastai's `if lr.start:` does. */
 typedef struct sched_lr_spec {
@@ -109,7 +109,7 @@ static inline sched_lr_spec sched_lr_slice(double start, double stop)
  * slice(b) -> b/10 for all groups but the last, b for the last. */
 void sched_lr_expand(sched_lr_spec spec, size_t ngroups, double *lr);
 
-// --- loss smoothing (SmoothenValue) -------------------------------------------
+// --- loss smoothing (SmoothenValue) ------------------------------------------
 #define SCHED_SMOOTH_BETA 0.98
 
 /* avg_k = beta avg_{k-1} + (1 - beta) loss_k (avg_0 = 0), value = avg_k /
@@ -127,7 +127,7 @@ void sched_smooth_init(sched_smooth *s, double beta);
 /* Adds one batch loss and returns the new smoothed value. */
 double sched_smooth_add(sched_smooth *s, double loss);
 
-// --- lr range test (LRFinder) -------------------------------------------------
+// --- lr range test (LRFinder) ------------------------------------------------
 #define SCHED_LR_FIND_START 1e-7
 #define SCHED_LR_FIND_END 10.0
 #define SCHED_LR_FIND_NUM_IT 100
@@ -154,8 +154,8 @@ double sched_lr_find_lr(const sched_lr_find *f, size_t k);
 size_t sched_lr_find_epochs(const sched_lr_find *f, size_t batches_per_epoch);
 
 /* Call after each batch's optimizer step with that batch's smoothed loss.
- * best <- smooth on the first batch, else min(best, smooth) (a NaN never
- * replaces best). Returns true when the sweep must stop: num_it batches are
+ * best <- smooth on the first batch, else min(best, smooth) (a later NaN
+ * never replaces best). Returns true when the sweep must stop: num_it batches are
  * done, or stop_div and (smooth > 4 best or smooth is NaN). The batch that
  * triggers the stop is still part of the recorded series. */
 bool sched_lr_find_stop(sched_lr_find *f, double smooth_loss);

@@ -155,7 +155,7 @@ Test(lr_find, first_batch_sets_best_even_if_higher)
     cr_assert(sched_lr_find_stop(&f, 12.000001));
 }
 
-// --- trimming and suggestion --------------------------------------------------
+// --- trimming and suggestion -------------------------------------------------
 Test(lr_suggest, trim_follows_python_slicing)
 {
     size_t first, count;

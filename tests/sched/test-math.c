@@ -40,7 +40,7 @@ static void track(worst_err *w, double got, double want, double x)
     }
 }
 
-// --- cos ----------------------------------------------------------------------
+// --- cos ---------------------------------------------------------------------
 Test(sched_math, cos_on_anneal_range)
 {
     /* The schedules call cos(pi * p), p = k/a in [0, 1]. */
@@ -77,7 +77,7 @@ Test(sched_math, cos_random_and_special)
     cr_expect(isnan(sched_cos(NAN)));
 }
 
-// --- exp ----------------------------------------------------------------------
+// --- exp ---------------------------------------------------------------------
 Test(sched_math, exp_vs_libm)
 {
     tu_rng r = tu_rng_seed(12);
@@ -102,8 +102,8 @@ Test(sched_math, exp_edges)
     cr_expect_eq(sched_exp(-INFINITY), 0.0);
     cr_expect_eq(sched_exp(710.0), INFINITY);
     cr_expect_eq(sched_exp(-746.0), 0.0);
-    /* Near overflow and in the subnormal range (relative error grows as
-     * subnormals lose bits, so compare there in absolute ulps of DBL_TRUE_MIN). */
+    /* Near overflow and in the subnormal range (where ulps() measures in
+     * units of DBL_TRUE_MIN, as subnormals lose bits). */
     double hi = 709.78;
     cr_expect(ulps(sched_exp(hi), exp(hi)) <= 2.0, "exp(709.78)");
     for (double x = -745.0; x < -700.0; x += 0.37)
@@ -111,7 +111,7 @@ Test(sched_math, exp_edges)
                   "%.17g", x, sched_exp(x), exp(x));
 }
 
-// --- log ----------------------------------------------------------------------
+// --- log ---------------------------------------------------------------------
 Test(sched_math, log_vs_libm)
 {
     tu_rng r = tu_rng_seed(13);
@@ -146,7 +146,7 @@ Test(sched_math, log_edges)
                   log(xs[i]));
 }
 
-// --- pow ----------------------------------------------------------------------
+// --- pow ---------------------------------------------------------------------
 Test(sched_math, pow_on_schedule_arguments)
 {
     /* The lr sweep: (1e8)^(k/100); even_mults: (b/a)^(1/(n-1)). Relative

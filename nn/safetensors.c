@@ -34,15 +34,21 @@ static void sb_puts(strbuf *b, const char *s)
         sb_putc(b, (unsigned char)*s < 0x20 ? '?' : *s);
 }
 
-static void sb_putu(strbuf *b, unsigned long long v)
+/* The decimal digits of v, least significant first; returns the count. */
+static int digits_of(unsigned long long v, char digits[24])
 {
-    char digits[24];
     int n = 0;
     do {
         digits[n++] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    while (n)
+    return n;
+}
+
+static void sb_putu(strbuf *b, unsigned long long v)
+{
+    char digits[24];
+    for (int n = digits_of(v, digits); n;)
         sb_putc(b, digits[--n]);
 }
 
@@ -237,12 +243,7 @@ static void emit_raw(emitter *e, const char *s)
 static void emit_u64(emitter *e, uint64_t v)
 {
     char digits[24];
-    int n = 0;
-    do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
+    for (int n = digits_of(v, digits); n;)
         emit_byte(e, (unsigned char)digits[--n]);
 }
 
@@ -1271,36 +1272,44 @@ nn_st_status nn_st_read(nn_st_file *f, const void *file, size_t size,
 }
 
 // --- lookup ------------------------------------------------------------------
-const nn_st_tensor *nn_st_find(const nn_st_file *f, const char *name)
+/* Position in idx (sorted by name_of) of the entry called key, or -1. */
+typedef const char *(*name_fn)(const nn_st_file *f, uint32_t i);
+
+static long bsearch_name(const nn_st_file *f, const uint32_t *idx, size_t n,
+                         name_fn name_of, const char *key)
 {
-    size_t lo = 0, hi = f->ntensors;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        const nn_st_tensor *t = &f->tensors[f->by_name[mid]];
-        int c = st_strcmp(t->name, name);
+        int c = st_strcmp(name_of(f, idx[mid]), key);
         if (c == 0)
-            return t;
+            return (long)idx[mid];
         if (c < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return 0;
+    return -1;
+}
+
+static const char *tensor_name(const nn_st_file *f, uint32_t i)
+{
+    return f->tensors[i].name;
+}
+
+static const char *meta_key(const nn_st_file *f, uint32_t i)
+{
+    return f->meta[i].key;
+}
+
+const nn_st_tensor *nn_st_find(const nn_st_file *f, const char *name)
+{
+    long i = bsearch_name(f, f->by_name, f->ntensors, tensor_name, name);
+    return i < 0 ? 0 : &f->tensors[i];
 }
 
 const char *nn_st_meta_get(const nn_st_file *f, const char *key)
 {
-    size_t lo = 0, hi = f->nmeta;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const nn_st_meta *m = &f->meta[f->meta_by_key[mid]];
-        int c = st_strcmp(m->key, key);
-        if (c == 0)
-            return m->value;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return 0;
+    long i = bsearch_name(f, f->meta_by_key, f->nmeta, meta_key, key);
+    return i < 0 ? 0 : f->meta[i].value;
 }

@@ -530,3 +530,35 @@ Test(safetensors, random_byte_flips)
     cr_log_info("random flips: %d of 3000 still valid files", accepted);
     free(buf);
 }
+
+Test(safetensors, escapes_decode_to_utf8)
+{
+    /* "\ud83d\ude00" is U+1F600 = F0 9F 98 80; raw UTF-8 passes through. */
+    unsigned char *file;
+    static const unsigned char zeros[2];
+    size_t size = make_file("{\"\\ud83d\\ude00\":{\"dtype\":\"U8\",\"shape\":"
+                            "[1],\"data_offsets\":[0,1]},\"caf\xc3\xa9\":{"
+                            "\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":"
+                            "[1,2]}}", zeros, 2, &file);
+    reading r = read_buf(file, size);
+    cr_assert_eq(r.st, NN_ST_OK, "%s", r.msg);
+    cr_expect(nn_st_find(&r.f, "\xf0\x9f\x98\x80") != NULL);
+    cr_expect(nn_st_find(&r.f, "caf\xc3\xa9") != NULL);
+    done(&r);
+    free(file);
+}
+
+Test(safetensors, dtype_table)
+{
+    static const struct { nn_st_dtype d; const char *name; size_t size; }
+        want[] = {{NN_ST_BOOL, "BOOL", 1}, {NN_ST_U8, "U8", 1},
+                  {NN_ST_F16, "F16", 2},   {NN_ST_BF16, "BF16", 2},
+                  {NN_ST_F32, "F32", 4},   {NN_ST_I32, "I32", 4},
+                  {NN_ST_F64, "F64", 8},   {NN_ST_I64, "I64", 8}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        cr_expect(strcmp(nn_st_dtype_name(want[i].d), want[i].name) == 0);
+        cr_expect_eq(nn_st_dtype_size(want[i].d), want[i].size);
+    }
+    cr_expect(nn_st_dtype_name(NN_ST_DTYPE_COUNT) == NULL);
+    cr_expect_eq(nn_st_dtype_size((nn_st_dtype)-1), 0);
+}

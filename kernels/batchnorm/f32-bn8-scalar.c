@@ -41,7 +41,7 @@ void kern_f32_bn8_apply__scalar(size_t n, size_t hw, size_t stride,
         for (size_t p = 0; p < hw; p++)
             for (size_t l = 0; l < 8; l++) {
                 float v = (x[p * 8 + l] - mean[l]) * scale[l] + beta[l];
-                y[p * 8 + l] = relu && !(v > 0.0f) ? 0.0f : v;
+                y[p * 8 + l] = relu && v < 0.0f ? 0.0f : v;
             }
     }
 }

@@ -32,11 +32,11 @@ void kern_layers_init(kern_isa isa)
     t.dropout = kern_f32_dropout__scalar;
     t.cpool_fwd = kern_f32_cpool_fwd__scalar;
     t.cpool_bwd = kern_f32_cpool_bwd__scalar;
-#if defined(__x86_64__) && defined(KERN_LAYERS_HAVE_AVX2)
+#if defined(__x86_64__)
     if (isa == KERN_ISA_AVX2)
         KERN_LAYERS_SET(t, avx2);
 #endif
-#if defined(__aarch64__) && defined(KERN_LAYERS_HAVE_NEON)
+#if defined(__aarch64__)
     if (isa == KERN_ISA_NEON)
         KERN_LAYERS_SET(t, neon);
 #endif

@@ -173,9 +173,12 @@ typedef struct plane_job {
 static void run_plane(const plane_job *j)
 {
     kern_conv_fwd_args a = j->k;
+    /* balanced runs: 7 pixels as 4 + 3, not 6 + 1 */
+    size_t runs = KERN_DIV_UP(j->cols, KERN_CONV_MR);
     for (size_t y = 0; y < j->rows; y++)
-        for (size_t x = 0; x < j->cols; x += KERN_CONV_MR) {
-            a.r = KERN_MIN(KERN_CONV_MR, j->cols - x);
+        for (size_t i = 0; i < runs; i++) {
+            size_t x = i * j->cols / runs;
+            a.r = (i + 1) * j->cols / runs - x;
             a.in = j->k.in + y * j->in_rs + x * j->k.in_ps;
             a.out = j->k.out + y * j->out_rs + x * j->k.out_ps;
             j->fn(&a);

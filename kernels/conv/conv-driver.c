@@ -68,6 +68,18 @@ static size_t pad_floats(const pad_geom *g)
     return g->nb * g->hp * g->wp * g->cb;
 }
 
+/* No padding (1x1 pad 0): the kernels read the source itself. */
+static bool pad_none(const pad_geom *g)
+{
+    return g->hp == g->h && g->wp == g->w;
+}
+
+/* Scratch floats for one padded image (0 if no copy is needed). */
+static size_t pad_scratch(const pad_geom *g)
+{
+    return pad_none(g) ? 0 : pad_floats(g);
+}
+
 static void pad_image(const pad_geom *g, float *restrict dst,
                       const float *restrict src)
 {
@@ -148,14 +160,14 @@ size_t kern_conv_scratch_size(const kern_conv_shape *s, kern_conv_pass pass,
     size_t threads = kern_pool_threads(pool);
     if (pass == KERN_CONV_FORWARD) {
         pad_geom g = input_pad(s);
-        return threads * kern_align_up(pad_floats(&g) * sizeof(float));
+        return threads * kern_align_up(pad_scratch(&g) * sizeof(float));
     }
     if (pass == KERN_CONV_BACKWARD_DATA) {
         pad_geom g = grad_pad(s);
-        return threads * kern_align_up(pad_floats(&g) * sizeof(float));
+        return threads * kern_align_up(pad_scratch(&g) * sizeof(float));
     }
     pad_geom g = input_pad(s);
-    return kern_align_up(s->n * pad_floats(&g) * sizeof(float)) +
+    return kern_align_up(s->n * pad_scratch(&g) * sizeof(float)) +
            kern_align_up(s->oc * bwdw_items(s) * sizeof(float)) +
            kern_align_up(bwdw_items(s) * sizeof(ptrdiff_t));
 }
@@ -229,8 +241,12 @@ static void fwd_task(void *vctx, size_t task, size_t thread)
     size_t n = task / c->split, part = task % c->split;
     size_t groups = KERN_DIV_UP(s->oc, 16);
     pad_geom pg = input_pad(s);
-    float *xp = (float *)(c->scratch + thread * c->slab);
-    pad_image(&pg, xp, c->inp + n * s->ic * s->h * s->w);
+    const float *src = c->inp + n * s->ic * s->h * s->w, *xp = src;
+    if (!pad_none(&pg)) {
+        float *dst = (float *)(c->scratch + thread * c->slab);
+        pad_image(&pg, dst, src);
+        xp = dst;
+    }
     float *out = c->out + n * s->oc * s->oh * s->ow;
     for (size_t g = part * groups / c->split;
          g < (part + 1) * groups / c->split; g++)
@@ -254,7 +270,7 @@ void kern_conv_forward(const kern_conv_shape *s, float *out, const float *inp,
     fwd_ctx c = {
         .s = s, .out = out, .inp = inp, .wpack = wpack, .scratch = scratch,
         .split = image_split(s, KERN_DIV_UP(s->oc, 16), pool),
-        .slab = kern_align_up(pad_floats(&pg) * sizeof(float)),
+        .slab = kern_align_up(pad_scratch(&pg) * sizeof(float)),
     };
     kern_parallel_for(pool, fwd_task, &c, s->n * c.split);
 }
@@ -298,8 +314,9 @@ static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
     size_t nw = phase_taps(pw, s->kw, st, s->pad, tw, dw);
     ptrdiff_t in_off[KERN_CONV_MAX_TAPS];
     size_t w_off[KERN_CONV_MAX_TAPS];
-    for (size_t i = 0; i < nh; i++)
-        for (size_t j = 0; j < nw; j++, taps++) {
+    /* taps in ascending input address: rows top to bottom */
+    for (size_t i = nh; i-- > 0;)
+        for (size_t j = nw; j-- > 0; taps++) {
             in_off[taps] = (dh[i] * (long)pg.wp + dw[j]) * 8;
             w_off[taps] = (th[i] * s->kw + tw[j]) * 8 * gw;
         }
@@ -328,8 +345,12 @@ static void bwd_task(void *vctx, size_t task, size_t thread)
     size_t n = task / c->split, part = task % c->split;
     size_t groups = KERN_DIV_UP(s->ic, 16);
     pad_geom pg = grad_pad(s);
-    float *dp = (float *)(c->scratch + thread * c->slab);
-    pad_image(&pg, dp, c->dout + n * s->oc * s->oh * s->ow);
+    const float *src = c->dout + n * s->oc * s->oh * s->ow, *dp = src;
+    if (!pad_none(&pg)) {
+        float *dst = (float *)(c->scratch + thread * c->slab);
+        pad_image(&pg, dst, src);
+        dp = dst;
+    }
     float *dinp = c->dinp + n * s->ic * s->h * s->w;
     for (size_t g = part * groups / c->split;
          g < (part + 1) * groups / c->split; g++)
@@ -350,7 +371,7 @@ void kern_conv_backward_data(const kern_conv_shape *s, float *dinp,
         .s = s, .dinp = dinp, .dout = dout, .wpack = wpack,
         .scratch = scratch, .accumulate = accumulate,
         .split = image_split(s, KERN_DIV_UP(s->ic, 16), pool),
-        .slab = kern_align_up(pad_floats(&pg) * sizeof(float)),
+        .slab = kern_align_up(pad_scratch(&pg) * sizeof(float)),
     };
     kern_parallel_for(pool, bwd_task, &c, s->n * c.split);
 }
@@ -362,6 +383,7 @@ typedef struct bww_ctx {
     float *dweight;
     const float *inp, *dout;
     float *xpad, *dwb;        // (N, padded input), (OC/16, items, 16)
+    const float *x;           // xpad, or inp when there is no padding
     const ptrdiff_t *item_off; // (items) input offset of (c, kh, kw)
 } bww_ctx;
 
@@ -400,7 +422,7 @@ static void bww_task(void *vctx, size_t g, size_t thread)
             a.rows = KERN_MIN(chunk, s->oh - y);
             a.dout = c->dout + (n * s->oc + g16) * s->oh * s->ow +
                      y * s->ow * 8;
-            a.in = c->xpad + n * pad_floats(&pg) + y * a.in_rs;
+            a.in = c->x + n * pad_floats(&pg) + y * a.in_rs;
             for (size_t i = 0; i < items; i += KERN_CONV_MR) {
                 a.b = KERN_MIN(KERN_CONV_MR, items - i);
                 a.in_off = c->item_off + i;
@@ -424,7 +446,8 @@ void kern_conv_backward_weights(const kern_conv_shape *s, float *dweight,
     char *p = scratch;
     bww_ctx c = {.s = s, .dweight = dweight, .inp = inp, .dout = dout};
     c.xpad = (float *)p;
-    p += kern_align_up(s->n * pad_floats(&pg) * sizeof(float));
+    c.x = pad_none(&pg) ? inp : c.xpad;
+    p += kern_align_up(s->n * pad_scratch(&pg) * sizeof(float));
     c.dwb = (float *)p;
     p += kern_align_up(s->oc * items * sizeof(float));
     ptrdiff_t *off = (ptrdiff_t *)p;
@@ -435,6 +458,7 @@ void kern_conv_backward_weights(const kern_conv_shape *s, float *dweight,
                              (kh * pg.wp + kw) * pg.cb);
     }
     c.item_off = off;
-    kern_parallel_for(pool, bww_pad_task, &c, s->n);
+    if (!pad_none(&pg))
+        kern_parallel_for(pool, bww_pad_task, &c, s->n);
     kern_parallel_for(pool, bww_task, &c, KERN_DIV_UP(s->oc, 16));
 }

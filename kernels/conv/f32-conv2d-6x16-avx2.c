@@ -16,8 +16,11 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
+/* PS: the input pixel step when it is known at compile time (8 or 16 floats:
+ * stride 1 or 2 on NCHW8c), so every broadcast is one addressing mode off
+ * one pointer; 0: read it from the arguments. */
 INLINE void fwd_body(const kern_conv_fwd_args *a, size_t R, size_t G,
-                     size_t CB)
+                     size_t CB, size_t PS)
 {
     __m256 vacc[KERN_CONV_MR][2];
     const size_t gw = G * 8;
@@ -28,7 +31,7 @@ INLINE void fwd_body(const kern_conv_fwd_args *a, size_t R, size_t G,
             vacc[r][k] = a->accumulate
                 ? _mm256_loadu_ps(a->out + r * a->out_ps + k * a->out_bstride)
                 : _mm256_setzero_ps();
-    const size_t ps = a->in_ps;
+    const size_t ps = PS ? PS : a->in_ps;
     for (size_t b = 0; b < a->nblocks; b++) {
         const float *ib = a->in + b * a->in_bstride;
         const float *wb = a->w + b * a->w_bstride;
@@ -57,20 +60,20 @@ INLINE void fwd_body(const kern_conv_fwd_args *a, size_t R, size_t G,
                              vacc[r][k]);
 }
 
-#define FWD_CASES(CB)                                                  \
+#define FWD_CASES(CB, PS)                                              \
     switch (a->r * 2 + a->g - 1) {                                     \
-    case 2: fwd_body(a, 1, 1, CB); break;                              \
-    case 3: fwd_body(a, 1, 2, CB); break;                              \
-    case 4: fwd_body(a, 2, 1, CB); break;                              \
-    case 5: fwd_body(a, 2, 2, CB); break;                              \
-    case 6: fwd_body(a, 3, 1, CB); break;                              \
-    case 7: fwd_body(a, 3, 2, CB); break;                              \
-    case 8: fwd_body(a, 4, 1, CB); break;                              \
-    case 9: fwd_body(a, 4, 2, CB); break;                              \
-    case 10: fwd_body(a, 5, 1, CB); break;                             \
-    case 11: fwd_body(a, 5, 2, CB); break;                             \
-    case 12: fwd_body(a, 6, 1, CB); break;                             \
-    case 13: fwd_body(a, 6, 2, CB); break;                             \
+    case 2: fwd_body(a, 1, 1, CB, PS); break;                          \
+    case 3: fwd_body(a, 1, 2, CB, PS); break;                          \
+    case 4: fwd_body(a, 2, 1, CB, PS); break;                          \
+    case 5: fwd_body(a, 2, 2, CB, PS); break;                          \
+    case 6: fwd_body(a, 3, 1, CB, PS); break;                          \
+    case 7: fwd_body(a, 3, 2, CB, PS); break;                          \
+    case 8: fwd_body(a, 4, 1, CB, PS); break;                          \
+    case 9: fwd_body(a, 4, 2, CB, PS); break;                          \
+    case 10: fwd_body(a, 5, 1, CB, PS); break;                         \
+    case 11: fwd_body(a, 5, 2, CB, PS); break;                         \
+    case 12: fwd_body(a, 6, 1, CB, PS); break;                         \
+    case 13: fwd_body(a, 6, 2, CB, PS); break;                         \
     default: KERN_ASSERT(false);                                       \
     }
 
@@ -78,14 +81,20 @@ void kern_f32_conv2d_ukernel_6x16__avx2(const kern_conv_fwd_args *a)
 {
     KERN_ASSERT(a->r >= 1 && a->r <= KERN_CONV_MR);
     KERN_ASSERT(a->g >= 1 && a->g <= 2);
-    FWD_CASES(8)
+    if (a->in_ps == 8) {
+        FWD_CASES(8, 8)
+    } else if (a->in_ps == 16) {
+        FWD_CASES(8, 16)
+    } else {
+        FWD_CASES(8, 0)
+    }
 }
 
 void kern_f32_conv2d_c1_ukernel_6x16__avx2(const kern_conv_fwd_args *a)
 {
     KERN_ASSERT(a->r >= 1 && a->r <= KERN_CONV_MR);
     KERN_ASSERT(a->g >= 1 && a->g <= 2);
-    FWD_CASES(1)
+    FWD_CASES(1, 0)
 }
 
 INLINE void bwdw_body(const kern_conv_bwdw_args *a, size_t B, size_t G)

@@ -52,7 +52,8 @@ ISA_SKIP_aarch64 := %-avx2.c
 CORE_SRC := $(filter-out $(ISA_SKIP_$(ARCH)), \
               $(wildcard kernels/*.c kernels/*/*.c nn/*.c nn/*/*.c sched/*.c))
 PROG_SRC := $(wildcard harness/train.c harness/predict.c harness/mkfashion.c)
-HOST_SRC := $(filter-out $(PROG_SRC), $(wildcard data/*.c harness/*.c))
+HOST_SRC := $(filter-out $(PROG_SRC) $(ISA_SKIP_$(ARCH)), \
+              $(wildcard data/*.c harness/*.c))
 TEST_SUPPORT_SRC := $(wildcard tests/support/*.c)
 TEST_SRC := $(shell find tests -name 'test-*.c' 2>/dev/null | sort)
 # Tests of the freestanding layers: these also run for AArch64 under qemu.

@@ -190,7 +190,7 @@ static inline bool kern_dropout_keep(uint64_t seed, size_t i, float p)
     return (h >> 8) >= kern_dropout_threshold(p);
 }
 
-// --- softmax cross-entropy ----------------------------------------------------
+// --- softmax cross-entropy ---------------------------------------------------
 /* Over (N, C) logits with labels in [0, C): returns the mean loss
  * (1/N) sum_n (logsumexp(x_n) - x_n[label_n]), computed with max subtraction
  * so large logits are safe. Optional outputs (NULL to skip), overwritten:

@@ -13,8 +13,9 @@
 /* acc[0..3] += low 4 lanes of v in double, acc[4..7] += high 4 lanes. */
 static inline void add_to_f64(__m256d *acc, __m256 v)
 {
-    acc[0] = _mm256_add_pd(acc[0], _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
-    acc[1] = _mm256_add_pd(acc[1], _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+    __m128 vlo = _mm256_castps256_ps128(v), vhi = _mm256_extractf128_ps(v, 1);
+    acc[0] = _mm256_add_pd(acc[0], _mm256_cvtps_pd(vlo));
+    acc[1] = _mm256_add_pd(acc[1], _mm256_cvtps_pd(vhi));
 }
 
 static inline void store_sums(double *sums, const __m256d *s1,

@@ -12,7 +12,7 @@
 
 #include "kernels/layers.h"
 
-// --- libm-free math -------------------------------------------------------------
+// --- libm-free math ----------------------------------------------------------
 /* gcc and clang emit a call to libm's sqrt for __builtin_sqrt whenever errno
  * may be set, so the scalar paths use these instead. Accuracy: within an ulp
  * or two of double, far below what the float kernels need. */
@@ -96,7 +96,7 @@ static inline double kern_log_f64(double x)
     return 2.0 * s * sum + (double)e * 6.93147180559945309417e-01;
 }
 
-// --- microkernels -----------------------------------------------------------------
+// --- microkernels ------------------------------------------------------------
 /* Batch-norm on one channel block of 8: n rows of hw pixels x 8 lanes,
  * `stride` floats between the starts of consecutive rows (C/8 * HW in
  * NCHW8c). All per-channel vectors are 8 floats / doubles, one per lane. */

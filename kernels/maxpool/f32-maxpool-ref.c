@@ -15,8 +15,9 @@ void kern_f32_maxpool_3x3s2p1_forward__ref(
     size_t ho = kern_maxpool_3x3s2p1_out_size(h);
     size_t wo = kern_maxpool_3x3s2p1_out_size(w);
     for (size_t plane = 0; plane < n * c / 8; plane++) {
-        const float (*x)[w][8] = (const float (*)[w][8])(inp + plane * h * w * 8);
-        float (*y)[wo][8] = (float (*)[wo][8])(out + plane * ho * wo * 8);
+        size_t ip = plane * h * w * 8, op = plane * ho * wo * 8;
+        const float (*x)[w][8] = (const float (*)[w][8])(inp + ip);
+        float (*y)[wo][8] = (float (*)[wo][8])(out + op);
         for (size_t oy = 0; oy < ho; oy++)
             for (size_t ox = 0; ox < wo; ox++)
                 for (size_t l = 0; l < 8; l++) {
@@ -45,10 +46,11 @@ void kern_f32_maxpool_3x3s2p1_backward__ref(
     for (size_t i = 0; i < n * c * h * w; i++)
         dinp[i] = 0.0f;
     for (size_t plane = 0; plane < n * c / 8; plane++) {
-        const float (*x)[w][8] = (const float (*)[w][8])(inp + plane * h * w * 8);
-        float (*dx)[w][8] = (float (*)[w][8])(dinp + plane * h * w * 8);
-        const float (*y)[wo][8] = (const float (*)[wo][8])(out + plane * ho * wo * 8);
-        const float (*dy)[wo][8] = (const float (*)[wo][8])(dout + plane * ho * wo * 8);
+        size_t ip = plane * h * w * 8, op = plane * ho * wo * 8;
+        const float (*x)[w][8] = (const float (*)[w][8])(inp + ip);
+        float (*dx)[w][8] = (float (*)[w][8])(dinp + ip);
+        const float (*y)[wo][8] = (const float (*)[wo][8])(out + op);
+        const float (*dy)[wo][8] = (const float (*)[wo][8])(dout + op);
         for (size_t oy = 0; oy < ho; oy++)
             for (size_t ox = 0; ox < wo; ox++)
                 for (size_t l = 0; l < 8; l++) {

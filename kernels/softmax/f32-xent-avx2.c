@@ -46,8 +46,8 @@ float kern_f32_xent_row__avx2(size_t c, float *probs, float *dlogits,
     for (size_t j = 0; j < c; j += 8) {
         __m256i vm = tail_mask(c - j);
         __m256 vx = _mm256_maskload_ps(logits + j, vm);
-        vmax = _mm256_max_ps(vmax,
-                             _mm256_blendv_ps(vninf, vx, _mm256_castsi256_ps(vm)));
+        __m256 vlive = _mm256_castsi256_ps(vm);
+        vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(vninf, vx, vlive));
     }
     const float mx = hmax(vmax);
     const __m256 vmx = _mm256_set1_ps(mx);
@@ -59,7 +59,8 @@ float kern_f32_xent_row__avx2(size_t c, float *probs, float *dlogits,
         vsum = _mm256_add_ps(vsum, _mm256_and_ps(ve, _mm256_castsi256_ps(vm)));
     }
     const float sum = hsum(vsum);
-    const __m256 vinv = _mm256_set1_ps(1.0f / sum), vinvn = _mm256_set1_ps(inv_n);
+    const __m256 vinv = _mm256_set1_ps(1.0f / sum);
+    const __m256 vinvn = _mm256_set1_ps(inv_n);
     const __m256i vlabel = _mm256_set1_epi32(label);
     for (size_t j = 0; j < c && (probs || dlogits); j += 8) {
         __m256i vm = tail_mask(c - j);

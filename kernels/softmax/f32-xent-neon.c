@@ -57,8 +57,8 @@ float kern_f32_xent_row__neon(size_t c, float *probs, float *dlogits,
         if (probs)
             store_row(probs, j, c, vp);
         if (dlogits) {
-            uint32x4_t vis = vceqq_s32(vaddq_s32(vdupq_n_s32((int32_t)j), vlane),
-                                       vdupq_n_s32(label));
+            int32x4_t vidx = vaddq_s32(vdupq_n_s32((int32_t)j), vlane);
+            uint32x4_t vis = vceqq_s32(vidx, vdupq_n_s32(label));
             float32x4_t vone = vreinterpretq_f32_u32(
                 vandq_u32(vis, vreinterpretq_u32_f32(vdupq_n_f32(1.0f))));
             store_row(dlogits, j, c,

@@ -19,7 +19,7 @@
 #include "harness/pool.h"
 #include "kernels/layers.h"
 
-// --- timing -------------------------------------------------------------------
+// --- timing ------------------------------------------------------------------
 
 static double now(void)
 {
@@ -52,7 +52,7 @@ static double time_median(run_fn fn, void *ctx, double min_s)
     return t[n / 2];
 }
 
-// --- buffers and kernels under test ----------------------------------------------
+// --- buffers and kernels under test ------------------------------------------
 
 typedef struct bctx {
     const kern_pool *pool;
@@ -172,7 +172,7 @@ static void run_adam(void *vc)
     kern_f32_adam(b->pool, b->len, b->p, b->m, b->v, b->g, &hp);
 }
 
-// --- table and JSON -----------------------------------------------------------------
+// --- table and JSON ----------------------------------------------------------
 
 typedef struct row {
     const char *kernel, *isa;
@@ -225,7 +225,7 @@ static bool write_json(const char *path, size_t threads)
     return fclose(f) == 0;
 }
 
-// --- suite ------------------------------------------------------------------------
+// --- suite -------------------------------------------------------------------
 
 static void set_shape(bctx *b, size_t c, size_t h, size_t w)
 {

@@ -161,7 +161,7 @@ Test(eltwise, add_relu_backward_vs_finite_differences)
     elt_free(&e);
 }
 
-// --- dropout --------------------------------------------------------------------
+// --- dropout -----------------------------------------------------------------
 
 Test(dropout, vs_ref_and_thread_count)
 {

@@ -12,7 +12,7 @@ static size_t at(size_t c, size_t h, size_t w, size_t n, size_t ch,
     return (((n * (c / 8) + ch / 8) * h + y) * w + x) * 8 + ch % 8;
 }
 
-// --- max-pool -------------------------------------------------------------------
+// --- max-pool ----------------------------------------------------------------
 
 static void check_maxpool(size_t n, size_t c, size_t h, size_t w)
 {
@@ -149,7 +149,7 @@ Test(maxpool, backward_vs_finite_differences)
     tu_free(x), tu_free(y), tu_free(wt), tu_free(dx);
 }
 
-// --- adaptive concat pool ---------------------------------------------------------
+// --- adaptive concat pool ----------------------------------------------------
 
 Test(concat_pool, resnet_head_vs_ref)
 {

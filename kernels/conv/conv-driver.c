@@ -179,22 +179,84 @@ size_t kern_conv_scratch_size(const kern_conv_shape *s, kern_conv_pass pass,
 typedef struct plane_job {
     kern_conv_fwd_args k; // in, out: pixel (0, 0); the rest as for the kernel
     kern_conv_fwd_ukernel_fn fn;
-    size_t rows, cols, in_rs, out_rs;
+    size_t rows, cols, in_rs, out_rs, out_ps;
 } plane_job;
 
-static void run_plane(const plane_job *j)
+/* Row by row, in balanced runs: 7 pixels as 4 + 3, not 6 + 1. */
+static void run_rows(const plane_job *j)
 {
     kern_conv_fwd_args a = j->k;
-    /* balanced runs: 7 pixels as 4 + 3, not 6 + 1 */
+    ptrdiff_t off[KERN_CONV_MR];
     size_t runs = KERN_DIV_UP(j->cols, KERN_CONV_MR);
+    for (size_t p = 0; p < KERN_CONV_MR; p++)
+        off[p] = (ptrdiff_t)(p * j->out_ps);
+    a.out_off = off;
     for (size_t y = 0; y < j->rows; y++)
         for (size_t i = 0; i < runs; i++) {
             size_t x = i * j->cols / runs;
             a.r = (i + 1) * j->cols / runs - x;
             a.in = j->k.in + y * j->in_rs + x * j->k.in_ps;
-            a.out = j->k.out + y * j->out_rs + x * j->k.out_ps;
+            a.out = j->k.out + y * j->out_rs + x * j->out_ps;
             j->fn(&a);
         }
+}
+
+/* Flattened: an input row is `span` pixel steps, so pixel q = y * span + x
+ * reads in + q * in_ps on every row, and a run of 6 can cross a row end;
+ * the span - cols pixels past each row end are computed and dropped. On
+ * small images (7x7: 11 runs of 6 instead of 14 of 3 or 4) that keeps
+ * the 12 accumulator chains the FMA pipes need. */
+static void run_flat(const plane_job *j, size_t span)
+{
+    kern_conv_fwd_args a = j->k;
+    ptrdiff_t off[KERN_CONV_MR];
+    size_t total = (j->rows - 1) * span + j->cols;
+    size_t runs = KERN_DIV_UP(total, KERN_CONV_MR);
+    a.out_off = off;
+    for (size_t i = 0; i < runs; i++) {
+        size_t q0 = i * total / runs;
+        a.r = (i + 1) * total / runs - q0;
+        for (size_t p = 0; p < a.r; p++) {
+            size_t y = (q0 + p) / span, x = (q0 + p) % span;
+            off[p] = x < j->cols ? (ptrdiff_t)(y * j->out_rs + x * j->out_ps)
+                                 : -1;
+        }
+        a.in = j->k.in + q0 * j->k.in_ps;
+        j->fn(&a);
+    }
+}
+
+/* Input blocks per pass over the plane. When a group's weights outgrow
+ * about an eighth of L2 (layer3, layer4: 147 and 295 KB), each pass takes
+ * 16 KB of them, which stay in L1 while every pixel run of the (small)
+ * plane uses them; the output is reloaded once per pass, a few loads per
+ * thousands of FMAs. Smaller slabs are faster in one pass (measured). */
+#define CONV_L1_WEIGHT_BYTES 16384
+#define CONV_ONE_PASS_BYTES (128 * 1024)
+
+/* Whichever needs fewer microkernel calls, one pass per input-block chunk. */
+static void run_plane(const plane_job *j)
+{
+    size_t span = j->in_rs / j->k.in_ps;
+    bool flat = false;
+    if (j->rows > 1 && j->in_rs % j->k.in_ps == 0)
+        flat = KERN_DIV_UP((j->rows - 1) * span + j->cols, KERN_CONV_MR) <
+               j->rows * KERN_DIV_UP(j->cols, KERN_CONV_MR);
+    size_t chunk = j->k.nblocks;
+    if (chunk * j->k.w_bstride * sizeof(float) > CONV_ONE_PASS_BYTES)
+        chunk = KERN_MAX(1, CONV_L1_WEIGHT_BYTES /
+                                (j->k.w_bstride * sizeof(float)));
+    plane_job c = *j;
+    for (size_t b = 0; b < j->k.nblocks; b += chunk) {
+        c.k.nblocks = KERN_MIN(chunk, j->k.nblocks - b);
+        c.k.in = j->k.in + b * j->k.in_bstride;
+        c.k.w = j->k.w + b * j->k.w_bstride;
+        c.k.accumulate = b > 0 || j->k.accumulate;
+        if (flat)
+            run_flat(&c, span);
+        else
+            run_rows(&c);
+    }
 }
 
 // --- forward ---------------------------------------------------------------------------
@@ -225,11 +287,11 @@ static void fwd_group(const kern_conv_shape *s, float *out, const float *xp,
             .in_off = in_off, .w_off = w_off, .ntaps = taps,
             .nblocks = pg.nb, .in_bstride = pg.hp * pg.wp * cb,
             .w_bstride = taps * cb * gw, .in_ps = s->stride * cb,
-            .out_ps = 8, .out_bstride = s->oh * s->ow * 8, .g = gw / 8,
+            .out_bstride = s->oh * s->ow * 8, .g = gw / 8,
         },
         .fn = cb == 8 ? table.fwd_c8 : table.fwd_c1,
         .rows = s->oh, .cols = s->ow,
-        .in_rs = s->stride * pg.wp * cb, .out_rs = s->ow * 8,
+        .in_rs = s->stride * pg.wp * cb, .out_rs = s->ow * 8, .out_ps = 8,
     };
     run_plane(&j);
 }
@@ -318,7 +380,9 @@ static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
     for (size_t i = nh; i-- > 0;)
         for (size_t j = nw; j-- > 0; taps++) {
             in_off[taps] = (dh[i] * (long)pg.wp + dw[j]) * 8;
-            w_off[taps] = (th[i] * s->kw + tw[j]) * 8 * gw;
+            /* the packing stores the taps flipped */
+            w_off[taps] = ((s->kh - 1 - th[i]) * s->kw + s->kw - 1 - tw[j]) *
+                          8 * gw;
         }
     plane_job j = {
         .k = {
@@ -328,12 +392,12 @@ static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
             .in_off = in_off, .w_off = w_off, .ntaps = taps,
             .nblocks = pg.nb, .in_bstride = pg.hp * pg.wp * 8,
             .w_bstride = s->kh * s->kw * 8 * gw, .in_ps = 8,
-            .out_ps = st * 8, .out_bstride = s->h * s->w * 8, .g = gw / 8,
+            .out_bstride = s->h * s->w * 8, .g = gw / 8,
             .accumulate = c->accumulate,
         },
         .fn = table.fwd_c8,
         .rows = (s->h - ph + st - 1) / st, .cols = (s->w - pw + st - 1) / st,
-        .in_rs = pg.wp * 8, .out_rs = st * s->w * 8,
+        .in_rs = pg.wp * 8, .out_rs = st * s->w * 8, .out_ps = st * 8,
     };
     run_plane(&j);
 }

@@ -10,8 +10,10 @@
  *     in[b * in_bstride + in_off[t] + p * in_ps + c],
  * its weights (8 g lanes) are
  *     w[b * w_bstride + w_off[t] + c * 8g + lane],
- * and its output (block k, lane l) is out[p * out_ps + k * out_bstride + l],
- * overwritten, or added to when accumulate. The input is zero-padded by the
+ * and its output (block k, lane l) is out[out_off[p] + k * out_bstride + l],
+ * overwritten, or added to when accumulate; a pixel with out_off[p] < 0 is
+ * computed and dropped (the driver runs a tile across the end of a row, so
+ * tiles stay 6 pixels wide on small images). The input is zero-padded by the
  * driver, so the kernel has no edge cases besides r and g. Backward-data
  * runs through the same kernel (dout as input, the transposed packing as
  * weights, one call per stride phase).
@@ -40,7 +42,8 @@ typedef struct kern_conv_fwd_args {
     const size_t *w_off;     // (ntaps) floats from w
     size_t ntaps, nblocks;
     size_t in_bstride, w_bstride;
-    size_t in_ps, out_ps, out_bstride;
+    const ptrdiff_t *out_off; // (r) floats from out, < 0: drop the pixel
+    size_t in_ps, out_bstride;
     size_t r, g;
     bool accumulate;
 } kern_conv_fwd_args;

@@ -8,8 +8,8 @@
  * as one contiguous 64-byte line.
  * - forward: output = OC, input blocks of cb = 8 channels (cb = 1 for a
  *   plain-input shape, i.e. one block per image channel);
- * - backward-data: roles swapped: output = IC, input blocks = 8 of OC; the
- *   weights are not flipped, the driver walks the taps itself.
+ * - backward-data: roles swapped: output = IC, input blocks = 8 of OC, taps
+ *   flipped (tap (kh, kw) stored at (KH-1-kh, KW-1-kw)).
  */
 #include "kernels/conv.h"
 
@@ -47,7 +47,9 @@ size_t kern_conv_packed_size(const kern_conv_shape *s, kern_conv_pass pass)
 }
 
 /* w (nout x nin roles of OC, IC) -> [group 16][nin/cb][KH][KW][cb][gw].
- * transposed: the "output" channel is IC (w index [in][out]). */
+ * transposed: the "output" channel is IC (w index [in][out]) and the taps
+ * are stored flipped, so the backward-data walk (dout rows in ascending
+ * address) reads the weights in ascending address too. */
 static void pack(float *restrict dst, const float *restrict w, size_t nout,
                  size_t nin, size_t kh, size_t kw, size_t cb, bool transposed,
                  size_t ic)
@@ -62,7 +64,8 @@ static void pack(float *restrict dst, const float *restrict w, size_t nout,
                     for (size_t j = 0; j < gw; j++) {
                         size_t o = g + j, i = b * cb + c;
                         size_t oc = transposed ? i : o, icn = transposed ? o : i;
-                        *d++ = w[(oc * ic + icn) * taps + t];
+                        size_t tt = transposed ? taps - 1 - t : t;
+                        *d++ = w[(oc * ic + icn) * taps + tt];
                     }
     }
 }

@@ -28,8 +28,8 @@ INLINE void fwd_body(const kern_conv_fwd_args *a, size_t R, size_t G,
     for (size_t r = 0; r < R; r++)
 #pragma GCC unroll 2
         for (size_t k = 0; k < G; k++)
-            vacc[r][k] = a->accumulate
-                ? _mm256_loadu_ps(a->out + r * a->out_ps + k * a->out_bstride)
+            vacc[r][k] = a->accumulate && a->out_off[r] >= 0
+                ? _mm256_loadu_ps(a->out + a->out_off[r] + k * a->out_bstride)
                 : _mm256_setzero_ps();
     const size_t ps = PS ? PS : a->in_ps;
     for (size_t b = 0; b < a->nblocks; b++) {
@@ -54,10 +54,11 @@ INLINE void fwd_body(const kern_conv_fwd_args *a, size_t R, size_t G,
     }
 #pragma GCC unroll 6
     for (size_t r = 0; r < R; r++)
+        if (a->out_off[r] >= 0)
 #pragma GCC unroll 2
-        for (size_t k = 0; k < G; k++)
-            _mm256_storeu_ps(a->out + r * a->out_ps + k * a->out_bstride,
-                             vacc[r][k]);
+            for (size_t k = 0; k < G; k++)
+                _mm256_storeu_ps(a->out + a->out_off[r] + k * a->out_bstride,
+                                 vacc[r][k]);
 }
 
 #define FWD_CASES(CB, PS)                                              \

@@ -20,8 +20,8 @@ INLINE void fwd_body(const kern_conv_fwd_args *a, size_t R, size_t G,
     for (size_t r = 0; r < R; r++)
 #pragma GCC unroll 4
         for (size_t v = 0; v < nv; v++)
-            vacc[r][v] = a->accumulate
-                ? vld1q_f32(a->out + r * a->out_ps + (v / 2) * a->out_bstride +
+            vacc[r][v] = a->accumulate && a->out_off[r] >= 0
+                ? vld1q_f32(a->out + a->out_off[r] + (v / 2) * a->out_bstride +
                             (v % 2) * 4)
                 : vdupq_n_f32(0.0f);
     const size_t ps = a->in_ps;
@@ -49,11 +49,12 @@ INLINE void fwd_body(const kern_conv_fwd_args *a, size_t R, size_t G,
     }
 #pragma GCC unroll 6
     for (size_t r = 0; r < R; r++)
+        if (a->out_off[r] >= 0)
 #pragma GCC unroll 4
-        for (size_t v = 0; v < nv; v++)
-            vst1q_f32(a->out + r * a->out_ps + (v / 2) * a->out_bstride +
-                          (v % 2) * 4,
-                      vacc[r][v]);
+            for (size_t v = 0; v < nv; v++)
+                vst1q_f32(a->out + a->out_off[r] + (v / 2) * a->out_bstride +
+                              (v % 2) * 4,
+                          vacc[r][v]);
 }
 
 #define FWD_CASES(CB)                                                  \

@@ -12,8 +12,8 @@ static void fwd(const kern_conv_fwd_args *a, size_t cb)
     float acc[KERN_CONV_MR][16];
     for (size_t p = 0; p < r; p++)
         for (size_t j = 0; j < gw; j++)
-            acc[p][j] = a->accumulate
-                ? a->out[p * a->out_ps + (j / 8) * a->out_bstride + j % 8]
+            acc[p][j] = a->accumulate && a->out_off[p] >= 0
+                ? a->out[a->out_off[p] + (j / 8) * a->out_bstride + j % 8]
                 : 0.0f;
     for (size_t b = 0; b < a->nblocks; b++)
         for (size_t t = 0; t < a->ntaps; t++) {
@@ -27,8 +27,8 @@ static void fwd(const kern_conv_fwd_args *a, size_t cb)
                 }
         }
     for (size_t p = 0; p < r; p++)
-        for (size_t j = 0; j < gw; j++)
-            a->out[p * a->out_ps + (j / 8) * a->out_bstride + j % 8] =
+        for (size_t j = 0; j < gw && a->out_off[p] >= 0; j++)
+            a->out[a->out_off[p] + (j / 8) * a->out_bstride + j % 8] =
                 acc[p][j];
 }
 

@@ -354,7 +354,7 @@ Test(conv_layout, nchw8c_round_trip)
 }
 
 /* The packed order of kernels/README.md: per 16-channel group,
- * [in-block][KH][KW][cb][gw]. */
+ * [in-block][KH][KW][cb][gw]; backward-data transposed, taps flipped. */
 Test(conv_layout, weight_packing)
 {
     kern_conv_shape s = kern_conv_shape_make(1, 16, 24, 5, 5, 3, 1, 1);
@@ -380,7 +380,7 @@ Test(conv_layout, weight_packing)
     for (size_t o = 0; o < 24; o++)
         for (size_t c = 0; c < 16; c++)
             for (size_t t = 0; t < 9; t++) {
-                size_t at = (((o / 8) * 9 + t) * 8 + o % 8) * 16 + c;
+                size_t at = (((o / 8) * 9 + 8 - t) * 8 + o % 8) * 16 + c;
                 cr_assert_eq(p[at], w[(o * 16 + c) * 9 + t], "o%zu c%zu t%zu",
                              o, c, t);
             }

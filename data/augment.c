@@ -13,7 +13,7 @@
 const float data_imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
 const float data_imagenet_std[3] = {0.229f, 0.224f, 0.225f};
 
-// --- random numbers --------------------------------------------------------------
+// --- random numbers ----------------------------------------------------------
 
 static uint64_t mix64(uint64_t z)
 {
@@ -45,7 +45,7 @@ static double uniform(data_rng *r, double lo, double hi)
     return lo + (hi - lo) * data_rng_uniform(r);
 }
 
-// --- parameters ----------------------------------------------------------------------
+// --- parameters --------------------------------------------------------------
 
 void data_aug_draw(data_rng *r, data_aug_params *p)
 {
@@ -72,7 +72,7 @@ void data_aug_valid(data_aug_params *p)
     *p = (data_aug_params){.crop_row = 0.5, .crop_col = 0.5};
 }
 
-// --- geometry --------------------------------------------------------------------------
+// --- geometry ----------------------------------------------------------------
 
 void data_aug_resize_target(int h, int w, int size, int *ht, int *wt)
 {
@@ -237,14 +237,16 @@ bool data_aug_geom_make(const data_aug_params *p, int oh, int ow, int in_h,
     return true;
 }
 
-// --- pixels ----------------------------------------------------------------------------
+// --- pixels ------------------------------------------------------------------
 
 size_t data_aug_scratch_floats(int in_h, int in_w)
 {
-    return 2 * (size_t)in_h * in_w * 3;
+    /* only the box pre-filter's output, always smaller than its input */
+    return (size_t)in_h * in_w * 3;
 }
 
-void data_aug_box(const float *src, int h, int w, int oh, int ow, float *dst)
+void data_aug_box(const uint8_t *src, int h, int w, int oh, int ow,
+                  float *dst)
 {
     for (int i = 0; i < oh; i++) {
         int r0 = (int)((long)i * h / oh);
@@ -252,14 +254,14 @@ void data_aug_box(const float *src, int h, int w, int oh, int ow, float *dst)
         for (int j = 0; j < ow; j++) {
             int c0 = (int)((long)j * w / ow);
             int c1 = (int)(((long)(j + 1) * w + ow - 1) / ow);
-            float acc[3] = {0, 0, 0};
+            uint32_t acc[3] = {0, 0, 0}; /* u8 sums: no overflow */
             for (int r = r0; r < r1; r++)
                 for (int c = c0; c < c1; c++)
                     for (int k = 0; k < 3; k++)
                         acc[k] += src[((size_t)r * w + c) * 3 + k];
-            float inv = 1.0f / (float)((r1 - r0) * (c1 - c0));
+            float inv = 1.0f / (255.0f * (float)((r1 - r0) * (c1 - c0)));
             for (int k = 0; k < 3; k++)
-                dst[((size_t)i * ow + j) * 3 + k] = acc[k] * inv;
+                dst[((size_t)i * ow + j) * 3 + k] = (float)acc[k] * inv;
         }
     }
 }
@@ -312,15 +314,28 @@ float data_aug_lighting(const data_aug_params *p, float v)
     return 1.0f / (1.0f + expf(-q));
 }
 
-static void to_float(const uint8_t *rgb, size_t n, float *dst)
+/* Bilinear taps of one pixel coordinate (already reflected into range), from
+ * the decoded image (u8, scaled by 1/255 after interpolating) or from the
+ * box-filtered float image. */
+static inline void sample_u8(const uint8_t *src, int h, int w, double ix,
+                             double iy, float *v0, float *v1, float *v2)
 {
-    for (size_t i = 0; i < n; i++)
-        dst[i] = rgb[i] * (1.0f / 255.0f);
+    int x0 = (int)ix, y0 = (int)iy;
+    float fx = (float)(ix - x0), fy = (float)(iy - y0);
+    int dx = x0 + 1 < w ? 3 : 0;
+    size_t dy = y0 + 1 < h ? (size_t)w * 3 : 0;
+    const uint8_t *a = src + ((size_t)y0 * w + x0) * 3, *c = a + dy;
+    float v[3];
+    for (int k = 0; k < 3; k++) {
+        float top = a[k] + fx * (float)(a[k + dx] - a[k]);
+        float bot = c[k] + fx * (float)(c[k + dx] - c[k]);
+        v[k] = (top + fy * (bot - top)) * (1.0f / 255.0f);
+    }
+    *v0 = v[0], *v1 = v[1], *v2 = v[2];
 }
 
-/* Bilinear taps of one pixel coordinate (already reflected into range). */
-static inline void sample_px(const float *src, int h, int w, double ix,
-                             double iy, float *r, float *g, float *b)
+static inline void sample_f32(const float *src, int h, int w, double ix,
+                              double iy, float *v0, float *v1, float *v2)
 {
     int x0 = (int)ix, y0 = (int)iy;
     float fx = (float)(ix - x0), fy = (float)(iy - y0);
@@ -333,12 +348,13 @@ static inline void sample_px(const float *src, int h, int w, double ix,
         float bot = c[k] + fx * (c[k + dx] - c[k]);
         v[k] = top + fy * (bot - top);
     }
-    *r = v[0], *g = v[1], *b = v[2];
+    *v0 = v[0], *v1 = v[1], *v2 = v[2];
 }
 
 /* Samples columns [j0, j0 + n) of crop row i into row (3, n). */
-static void sample_row(const data_aug_geom *g, const float *src, int i, int j0,
-                       int n, float *row, int stride)
+static void sample_row(const data_aug_geom *g, const uint8_t *src8,
+                       const float *srcf, int i, int j0, int n, float *row,
+                       int stride)
 {
     const double hx = 0.5 * (g->src_w - 1), hy = 0.5 * (g->src_h - 1);
     const double sx = 2.0 / (g->wt - 1), sy = 2.0 / (g->ht - 1);
@@ -356,8 +372,12 @@ static void sample_row(const data_aug_geom *g, const float *src, int i, int j0,
         double iy = (m[3] * x + m[4] * y + m[5] + 1.0) * hy;
         ix = reflect(ix, g->src_w);
         iy = reflect(iy, g->src_h);
-        sample_px(src, g->src_h, g->src_w, ix, iy, &row[j],
-                  &row[stride + j], &row[2 * stride + j]);
+        if (srcf)
+            sample_f32(srcf, g->src_h, g->src_w, ix, iy, &row[j],
+                       &row[stride + j], &row[2 * stride + j]);
+        else
+            sample_u8(src8, g->src_h, g->src_w, ix, iy, &row[j],
+                      &row[stride + j], &row[2 * stride + j]);
     }
 }
 
@@ -367,13 +387,10 @@ void data_aug_render(const data_aug_geom *g, const data_aug_params *p,
                      const uint8_t *rgb, float *scratch, const float mean[3],
                      const float std[3], float *out)
 {
-    size_t npix = (size_t)g->in_h * g->in_w;
-    float *src = scratch;
-    to_float(rgb, npix * 3, src);
+    const float *srcf = NULL;
     if (g->box) {
-        float *small = scratch + npix * 3;
-        data_aug_box(src, g->in_h, g->in_w, g->src_h, g->src_w, small);
-        src = small;
+        data_aug_box(rgb, g->in_h, g->in_w, g->src_h, g->src_w, scratch);
+        srcf = scratch;
     }
     const bool light = p->brightness || p->contrast;
     const float add = p->brightness ? (float)log(p->brightness_b /
@@ -391,7 +408,7 @@ void data_aug_render(const data_aug_geom *g, const data_aug_params *p,
     for (int i = 0; i < size; i++)
         for (int j0 = 0; j0 < size; j0 += RENDER_CHUNK) {
             int n = size - j0 < RENDER_CHUNK ? size - j0 : RENDER_CHUNK;
-            sample_row(g, src, i, j0, n, row, RENDER_CHUNK);
+            sample_row(g, rgb, srcf, i, j0, n, row, RENDER_CHUNK);
             for (int k = 0; k < 3; k++) {
                 float *r = row + k * RENDER_CHUNK;
                 if (light)

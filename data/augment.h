@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// --- counter-based random numbers -----------------------------------------------
+// --- counter-based random numbers --------------------------------------------
 /* splitmix64 stream whose start is a hash of (seed, a, b): each image access
  * (run seed, epoch, item) gets its own stream, so results do not depend on
  * which thread renders which image. */
@@ -29,7 +29,7 @@ data_rng data_rng_key(uint64_t seed, uint64_t a, uint64_t b);
 uint64_t data_rng_next(data_rng *r);
 double data_rng_uniform(data_rng *r); /* [0, 1), 53 bits */
 
-// --- parameters ---------------------------------------------------------------------
+// --- parameters --------------------------------------------------------------
 typedef struct data_aug_params {
     bool flip;                 /* p 0.5 */
     bool warp;                 /* p 0.75, m0..m3 ~ U(-0.2, 0.2) */
@@ -51,7 +51,7 @@ void data_aug_draw(data_rng *r, data_aug_params *p);
 /* Validation transforms: nothing fires, centre crop. */
 void data_aug_valid(data_aug_params *p);
 
-// --- geometry ------------------------------------------------------------------------
+// --- geometry ----------------------------------------------------------------
 typedef struct data_aug_geom {
     int size;            /* output side */
     int ht, wt;          /* resize target = grid size, shorter side = size */
@@ -82,8 +82,9 @@ void data_aug_affine(const data_aug_params *p, int ht, int wt, double m[6]);
 void data_aug_grid_point(const data_aug_geom *g, int gy, int gx, double *x,
                          double *y);
 
-// --- pixels ----------------------------------------------------------------------------
-/* Floats of scratch data_aug_render needs for a decoded in_h x in_w image. */
+// --- pixels ------------------------------------------------------------------
+/* Floats of scratch data_aug_render needs for a decoded in_h x in_w image
+ * (the box pre-filter's output; the decoded image is sampled directly). */
 size_t data_aug_scratch_floats(int in_h, int in_w);
 
 /* rgb: (in_h, in_w, 3) uint8; out: (3, size, size) float32, normalised by
@@ -92,9 +93,10 @@ void data_aug_render(const data_aug_geom *g, const data_aug_params *p,
                      const uint8_t *rgb, float *scratch, const float mean[3],
                      const float std[3], float *out);
 
-/* Adaptive average pooling, HWC with 3 channels: output bin i covers source
- * rows [floor(i*h/oh), ceil((i+1)*h/oh)), the same for columns. */
-void data_aug_box(const float *src, int h, int w, int oh, int ow,
+/* Adaptive average pooling of u8 HWC RGB to floats in [0, 1]: output bin i
+ * covers source rows [floor(i*h/oh), ceil((i+1)*h/oh)), the same for
+ * columns. */
+void data_aug_box(const uint8_t *src, int h, int w, int oh, int ow,
                   float *dst);
 /* grid_sample of one point of an (h, w, 3) float image, bilinear,
  * align_corners=True, padding reflection; x, y in [-1, 1] (or beyond). */

@@ -61,7 +61,7 @@ static size_t batch_count(const data_loader *l, size_t b)
     return left < bs ? left : bs;
 }
 
-// --- one image ----------------------------------------------------------------
+// --- one image ---------------------------------------------------------------
 
 bool data_render_valid(const uint8_t *rgb, int h, int w, int orig_h,
                        int orig_w, int size, float *scratch, float *out)
@@ -147,7 +147,7 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-// --- epochs ----------------------------------------------------------------------
+// --- epochs ------------------------------------------------------------------
 
 /* Fisher-Yates from the (seed, epoch) stream; unbiased bounded draws by
  * rejection. */
@@ -226,7 +226,7 @@ void data_loader_get_stats(const data_loader *l, data_loader_stats *s)
     pthread_mutex_unlock((pthread_mutex_t *)&l->lock);
 }
 
-// --- life cycle --------------------------------------------------------------------
+// --- life cycle --------------------------------------------------------------
 
 static void *alloc64(size_t bytes)
 {
@@ -245,8 +245,8 @@ static bool workers_init(data_loader *l)
         w->l = l;
         w->state = src->thread_create ? src->thread_create(src->ctx) : NULL;
         w->rgb = alloc64(src->max_rgb_bytes);
-        /* scratch for the largest image: 2 * pixels * 3 floats */
-        w->scratch = alloc64(2 * pixels * 3 * sizeof(float));
+        /* scratch for the largest image: data_aug_scratch_floats */
+        w->scratch = alloc64(pixels * 3 * sizeof(float));
         if ((src->thread_create && !w->state) || !w->rgb || !w->scratch)
             return false;
     }

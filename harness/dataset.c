@@ -17,7 +17,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-// --- the data_source over JPEG files ----------------------------------------------
+// --- the data_source over JPEG files -----------------------------------------
 
 static void *source_thread_create(void *ctx)
 {
@@ -57,7 +57,7 @@ static data_decode_status source_decode(void *ctx, void *state, size_t i,
                                       : DATA_DECODE_FAILED;
 }
 
-// --- building ------------------------------------------------------------------------
+// --- building ----------------------------------------------------------------
 
 typedef struct scan {
     harness_image_list list;
@@ -307,7 +307,7 @@ void harness_dataset_free(harness_dataset *ds)
     *ds = (harness_dataset){0};
 }
 
-// --- predict ----------------------------------------------------------------------
+// --- predict -----------------------------------------------------------------
 
 bool harness_image_to_input(const char *path, int size, bool full_decode,
                             float *out, FILE *log)
@@ -327,7 +327,7 @@ bool harness_image_to_input(const char *path, int size, bool full_decode,
     }
     size_t cap = (size_t)info.width * info.height * 3;
     uint8_t *rgb = malloc(cap);
-    float *scratch = malloc(2 * cap * sizeof(float));
+    float *scratch = malloc(cap * sizeof(float));
     int w = 0, h = 0, ow, oh;
     harness_jpeg_status st = HARNESS_JPEG_BAD;
     if (rgb && scratch)

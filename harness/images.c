@@ -41,8 +41,8 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-harness_data_status harness_list_images(const char *dir, harness_image_list *out,
-                                        FILE *log)
+harness_data_status harness_list_images(const char *dir,
+                                        harness_image_list *out, FILE *log)
 {
     *out = (harness_image_list){0};
     DIR *d = opendir(dir);
@@ -90,7 +90,7 @@ void harness_image_list_free(harness_image_list *l)
     *l = (harness_image_list){0};
 }
 
-// --- labels ------------------------------------------------------------------------
+// --- labels ------------------------------------------------------------------
 
 struct harness_labeler {
     pcre2_code *code;

@@ -37,8 +37,8 @@ typedef struct harness_image_list {
 
 bool harness_is_image_name(const char *name);
 /* Lists dir; logs one line to log (stderr if NULL) on failure. */
-harness_data_status harness_list_images(const char *dir, harness_image_list *out,
-                                        FILE *log);
+harness_data_status harness_list_images(const char *dir,
+                                        harness_image_list *out, FILE *log);
 void harness_image_list_free(harness_image_list *l);
 
 typedef struct harness_labeler harness_labeler;

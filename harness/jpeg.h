@@ -8,9 +8,10 @@
  * (fastai) and `djpeg` use, so the full-size path is bit-exact with djpeg.
  *
  * DCT-scaled decode: libjpeg-turbo can run the inverse DCT at N/8 of the
- * size (N = 1..8), far cheaper than a full decode followed by a resize, but
- * not bit-identical to it. harness_jpeg_pick_scale picks the smallest factor
- * whose short side stays >= the size needed.
+ * size, cheaper than a full decode followed by a resize, but not
+ * bit-identical to it. harness_jpeg_pick_scale picks the smallest of 1/2,
+ * 1/4, 1/8 whose short side stays >= the size needed (the other N/8 are
+ * slower than the full-size SIMD path), else the full size.
  *
  * Nothing here exits or crashes on a bad file: every failure comes back as a
  * one-line reason in the caller's buffer.
@@ -55,8 +56,8 @@ harness_jpeg_status harness_jpeg_probe(void *tj, const char *path,
                                        harness_jpeg_info *info,
                                        char why[HARNESS_JPEG_WHY]);
 
-/* Scale num/den (den 8, or 1/1) for a w x h image so that the short side is
- * >= need; need <= 0 means full size. */
+/* Scale num/den (1/1, 1/2, 1/4 or 1/8) for a w x h image so that the short
+ * side is >= need; need <= 0 means full size. */
 void harness_jpeg_pick_scale(int w, int h, int need, int *num, int *den);
 /* Size of the image scaled by num/den, as libjpeg computes it (ceil). */
 int harness_jpeg_scaled(int dim, int num, int den);

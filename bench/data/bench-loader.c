@@ -11,8 +11,9 @@
  * img_s = images through the train loader (decode + augment + normalise
  * into batches) per second of wall time, the consumer doing nothing else;
  * decode_ms / augment_ms = CPU time per image on a loader thread (medians
- * over epochs; CPU time, so other work on the machine does not inflate it). Target: one loader thread >= 5x the training step (~6 img/s),
- * i.e. >= 30 img/s per thread.
+ * over epochs; CPU time, so other work on the machine does not inflate
+ * it). Target: one loader thread >= 5x the training step (~6 img/s), i.e.
+ * >= 30 img/s per thread.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -116,7 +117,7 @@ static void print_row(const result *r)
            r->decode_ms, r->augment_ms, per, per / TARGET_PER_THREAD);
 }
 
-// --- suite --------------------------------------------------------------------------
+// --- suite -------------------------------------------------------------------
 
 /* Photo-like content: smooth colour fields plus grain, so files and decode
  * cost land near real Pets JPEGs (tens of KB at 500x375). */

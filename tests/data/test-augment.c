@@ -13,7 +13,7 @@
 #include "tests/data/augment-fixture.h"
 #include "tests/support/testutil.h"
 
-// --- plain double references ------------------------------------------------------
+// --- plain double references -------------------------------------------------
 
 /* PyTorch reflect_coordinates(align_corners=True) then clip, as written in
  * aten GridSampler.h, in double. */
@@ -140,7 +140,8 @@ static void ref_render(const data_aug_params *p, const uint8_t *rgb, int h,
         src = small;
     }
     double rp = fmin(p->crop_row, 1 - 1e-7), cp = fmin(p->crop_col, 1 - 1e-7);
-    int r0 = (int)floor((ht - size + 1) * rp), c0 = (int)floor((wt - size + 1) * cp);
+    int r0 = (int)floor((ht - size + 1) * rp);
+    int c0 = (int)floor((wt - size + 1) * cp);
     const double mean[3] = {0.485, 0.456, 0.406}, sd[3] = {0.229, 0.224, 0.225};
     for (int k = 0; k < 3; k++)
         for (int i = 0; i < size; i++)
@@ -154,7 +155,7 @@ static void ref_render(const data_aug_params *p, const uint8_t *rgb, int h,
     free(gx);
 }
 
-// --- steps ------------------------------------------------------------------------------
+// --- steps -------------------------------------------------------------------
 
 Test(augment, resize_target_round_half_even)
 {
@@ -240,14 +241,16 @@ Test(augment, box_filter_vs_reference)
     const int sizes[][4] = {{60, 44, 44, 32}, {17, 23, 5, 7}, {9, 9, 9, 9},
                             {31, 13, 10, 4}};
     for (int t = 0; t < 4; t++) {
-        int h = sizes[t][0], w = sizes[t][1], oh = sizes[t][2], ow = sizes[t][3];
-        float *src = malloc(sizeof(float) * h * w * 3);
+        int h = sizes[t][0], w = sizes[t][1];
+        int oh = sizes[t][2], ow = sizes[t][3];
+        uint8_t *src = malloc((size_t)h * w * 3);
         double *srcd = malloc(sizeof(double) * h * w * 3);
         float *got = malloc(sizeof(float) * oh * ow * 3);
         double *want = malloc(sizeof(double) * oh * ow * 3);
-        tu_fill(&r, src, (size_t)h * w * 3, 0, 1);
-        for (int i = 0; i < h * w * 3; i++)
-            srcd[i] = src[i];
+        for (int i = 0; i < h * w * 3; i++) {
+            src[i] = (uint8_t)(tu_next(&r) >> 56);
+            srcd[i] = src[i] / 255.0;
+        }
         tu_poison_nan(got, (size_t)oh * ow * 3);
         data_aug_box(src, h, w, oh, ow, got);
         ref_box(srcd, h, w, oh, ow, want);
@@ -371,7 +374,7 @@ Test(augment, render_vs_double_reference)
     }
 }
 
-// --- PyTorch fixture -------------------------------------------------------------------
+// --- PyTorch fixture ---------------------------------------------------------
 
 Test(augment, grid_sample_vs_torch)
 {
@@ -434,7 +437,7 @@ Test(augment, pipeline_vs_torch)
     }
 }
 
-// --- random parameters -------------------------------------------------------------------
+// --- random parameters -------------------------------------------------------
 
 Test(augment, draw_ranges_and_coins)
 {

@@ -119,8 +119,10 @@ Test(images, listing_filtered_and_sorted, .init = make_dir, .fini = remove_dir)
         cr_assert_str_eq(l.paths[i], path);
     }
     harness_image_list_free(&l);
-    cr_assert_eq(harness_list_images("/nonexistent-resin", &l, fopen("/dev/null", "w")),
+    FILE *null = fopen("/dev/null", "w");
+    cr_assert_eq(harness_list_images("/nonexistent-resin", &l, null),
                  HARNESS_DATA_ERR_IO);
+    fclose(null);
 }
 
 static harness_data_status open_ds(harness_dataset *ds, char **text)
@@ -263,7 +265,9 @@ Test(images, predict_input_is_the_valid_transform, .init = make_dir,
     cr_assert(data_render_valid(rgb, h, w, h, w, 32, scratch, want));
     cr_assert(memcmp(out, want, sizeof want) == 0);
     snprintf(path, sizeof path, "%s/missing_1.jpg", dir);
-    cr_assert_not(harness_image_to_input(path, 32, true, out, fopen("/dev/null", "w")));
+    FILE *null = fopen("/dev/null", "w");
+    cr_assert_not(harness_image_to_input(path, 32, true, out, null));
+    fclose(null);
     tjDestroy(tj);
     free(buf), free(out);
 }

@@ -6,6 +6,8 @@
  */
 #include "tests/kernels/layers/layers-test.h"
 
+#include "harness/pool.h"
+
 #define EPS 1e-5f
 #define MOM 0.1f
 
@@ -348,4 +350,42 @@ Test(batchnorm, backward_vs_finite_differences)
 Test(batchnorm, fused_relu_backward_vs_finite_differences)
 {
     check_fd(true);
+}
+
+// --- threads ----------------------------------------------------------------------
+
+/* One task per channel block: results are bit-identical for any thread
+ * count (nn recomputes a forward in the backward pass and relies on it). */
+Test(batchnorm, bit_identical_for_1_and_2_threads)
+{
+    size_t n = 2, c = 64, hw = 56 * 56;
+    bn_bufs a = bn_alloc(n, c, hw, 41), b = bn_alloc(n, c, hw, 41);
+    kern_pool *pool = harness_pool_create(2);
+    cr_assert_not_null(pool);
+    kern_isa isas[KERN_ISA_COUNT];
+    for (size_t k = 0, nisa = tu_isas(isas); k < nisa; k++) {
+        kern_init(isas[k]);
+        bn_bufs *v[2] = {&a, &b};
+        for (int t = 0; t < 2; t++) {
+            const kern_pool *p = t ? pool : NULL;
+            kern_f32_batchnorm2d_forward_train(
+                p, n, c, hw, v[t]->out, v[t]->mean, v[t]->invstd, v[t]->rmean,
+                v[t]->rvar, v[t]->inp, v[t]->gamma, v[t]->beta, MOM, EPS,
+                true);
+            kern_f32_batchnorm2d_backward(
+                p, n, c, hw, v[t]->dinp, v[t]->dgamma, v[t]->dbeta,
+                v[t]->dout, v[t]->inp, v[t]->out, v[t]->gamma, v[t]->mean,
+                v[t]->invstd);
+        }
+        cr_assert(!memcmp(a.out, b.out, a.len * sizeof(float)));
+        cr_assert(!memcmp(a.dinp, b.dinp, a.len * sizeof(float)));
+        cr_assert(!memcmp(a.mean, b.mean, c * sizeof(float)));
+        cr_assert(!memcmp(a.invstd, b.invstd, c * sizeof(float)));
+        cr_assert(!memcmp(a.rvar, b.rvar, c * sizeof(float)));
+        cr_assert(!memcmp(a.dgamma, b.dgamma, c * sizeof(float)));
+        cr_assert(!memcmp(a.dbeta, b.dbeta, c * sizeof(float)));
+    }
+    harness_pool_free(pool);
+    bn_free(&a);
+    bn_free(&b);
 }

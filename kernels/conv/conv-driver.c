@@ -180,6 +180,7 @@ typedef struct plane_job {
     kern_conv_fwd_args k; // in, out: pixel (0, 0); the rest as for the kernel
     kern_conv_fwd_ukernel_fn fn;
     size_t rows, cols, in_rs, out_rs, out_ps;
+    size_t w_used; // weight floats read per input block (a phase reads a subset)
 } plane_job;
 
 /* Row by row, in balanced runs: 7 pixels as 4 + 3, not 6 + 1. */
@@ -242,10 +243,9 @@ static void run_plane(const plane_job *j)
     if (j->rows > 1 && j->in_rs % j->k.in_ps == 0)
         flat = KERN_DIV_UP((j->rows - 1) * span + j->cols, KERN_CONV_MR) <
                j->rows * KERN_DIV_UP(j->cols, KERN_CONV_MR);
-    size_t chunk = j->k.nblocks;
-    if (chunk * j->k.w_bstride * sizeof(float) > CONV_ONE_PASS_BYTES)
-        chunk = KERN_MAX(1, CONV_L1_WEIGHT_BYTES /
-                                (j->k.w_bstride * sizeof(float)));
+    size_t chunk = j->k.nblocks, used = j->w_used * sizeof(float);
+    if (chunk * used > CONV_ONE_PASS_BYTES)
+        chunk = KERN_MAX(1, CONV_L1_WEIGHT_BYTES / used);
     plane_job c = *j;
     for (size_t b = 0; b < j->k.nblocks; b += chunk) {
         c.k.nblocks = KERN_MIN(chunk, j->k.nblocks - b);
@@ -292,6 +292,7 @@ static void fwd_group(const kern_conv_shape *s, float *out, const float *xp,
         .fn = cb == 8 ? table.fwd_c8 : table.fwd_c1,
         .rows = s->oh, .cols = s->ow,
         .in_rs = s->stride * pg.wp * cb, .out_rs = s->ow * 8, .out_ps = 8,
+        .w_used = taps * cb * gw,
     };
     run_plane(&j);
 }
@@ -398,6 +399,7 @@ static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
         .fn = table.fwd_c8,
         .rows = (s->h - ph + st - 1) / st, .cols = (s->w - pw + st - 1) / st,
         .in_rs = pg.wp * 8, .out_rs = st * s->w * 8, .out_ps = st * 8,
+        .w_used = taps * 8 * gw,
     };
     run_plane(&j);
 }
@@ -449,6 +451,7 @@ typedef struct bww_ctx {
     float *xpad, *dwb;        // (N, padded input), (OC/16, items, 16)
     const float *x;           // xpad, or inp when there is no padding
     const ptrdiff_t *item_off; // (items) input offset of (c, kh, kw)
+    size_t sg;                 // 16-channel groups per task
 } bww_ctx;
 
 static void bww_pad_task(void *vctx, size_t n, size_t thread)
@@ -466,38 +469,53 @@ static size_t bww_rows(const kern_conv_shape *s)
     return KERN_MAX(1, KERN_MIN(s->oh, 192 / s->ow));
 }
 
-static void bww_task(void *vctx, size_t g, size_t thread)
+/* Accumulates one 16-channel group over rows [y, y + a->rows) of image n. */
+static void bww_rows_group(const bww_ctx *c, kern_conv_bwdw_args *a, size_t n,
+                           size_t y, size_t g16)
+{
+    const kern_conv_shape *s = c->s;
+    size_t items = bwdw_items(s), gw = KERN_MIN(16, s->oc - g16);
+    float *dwb = c->dwb + g16 * items;
+    a->g = gw / 8;
+    a->dout = c->dout + (n * s->oc + g16) * s->oh * s->ow + y * s->ow * 8;
+    for (size_t i = 0; i < items; i += KERN_CONV_MR) {
+        a->b = KERN_MIN(KERN_CONV_MR, items - i);
+        a->in_off = c->item_off + i;
+        a->dw = dwb + i * gw;
+        table.bwdw(a);
+    }
+}
+
+/* A task: sg consecutive 16-channel groups, so each chunk of input rows is
+ * read from memory once and reused from L2 by every group of the task. */
+static void bww_task(void *vctx, size_t task, size_t thread)
 {
     const bww_ctx *c = vctx;
     const kern_conv_shape *s = c->s;
     pad_geom pg = input_pad(s);
-    size_t items = bwdw_items(s), g16 = g * 16;
-    size_t gw = KERN_MIN(16, s->oc - g16), chunk = bww_rows(s);
-    float *dwb = c->dwb + g16 * items;
-    for (size_t i = 0; i < items * gw; i++)
-        dwb[i] = 0.0f;
+    size_t items = bwdw_items(s), chunk = bww_rows(s);
+    size_t c0 = task * c->sg * 16, c1 = KERN_MIN(s->oc, c0 + c->sg * 16);
+    for (size_t i = c0 * items; i < c1 * items; i++)
+        c->dwb[i] = 0.0f;
     kern_conv_bwdw_args a = {
         .dout_bstride = s->oh * s->ow * 8, .ow = s->ow,
         .in_rs = s->stride * pg.wp * pg.cb, .in_ps = s->stride * pg.cb,
-        .g = gw / 8,
     };
     for (size_t n = 0; n < s->n; n++)
         for (size_t y = 0; y < s->oh; y += chunk) {
             a.rows = KERN_MIN(chunk, s->oh - y);
-            a.dout = c->dout + (n * s->oc + g16) * s->oh * s->ow +
-                     y * s->ow * 8;
             a.in = c->x + n * pad_floats(&pg) + y * a.in_rs;
-            for (size_t i = 0; i < items; i += KERN_CONV_MR) {
-                a.b = KERN_MIN(KERN_CONV_MR, items - i);
-                a.in_off = c->item_off + i;
-                a.dw = dwb + i * gw;
-                table.bwdw(&a);
-            }
+            for (size_t g16 = c0; g16 < c1; g16 += 16)
+                bww_rows_group(c, &a, n, y, g16);
         }
     /* item (ic, kh, kw) of channel g16 + j goes to dweight[g16 + j][item] */
-    for (size_t j = 0; j < gw; j++)
-        for (size_t i = 0; i < items; i++)
-            c->dweight[(g16 + j) * items + i] += dwb[i * gw + j];
+    for (size_t g16 = c0; g16 < c1; g16 += 16) {
+        size_t gw = KERN_MIN(16, s->oc - g16);
+        const float *dwb = c->dwb + g16 * items;
+        for (size_t j = 0; j < gw; j++)
+            for (size_t i = 0; i < items; i++)
+                c->dweight[(g16 + j) * items + i] += dwb[i * gw + j];
+    }
 }
 
 void kern_conv_backward_weights(const kern_conv_shape *s, float *dweight,
@@ -524,5 +542,9 @@ void kern_conv_backward_weights(const kern_conv_shape *s, float *dweight,
     c.item_off = off;
     if (!pad_none(&pg))
         kern_parallel_for(pool, bww_pad_task, &c, s->n);
-    kern_parallel_for(pool, bww_task, &c, KERN_DIV_UP(s->oc, 16));
+    /* up to 4 groups per task while every thread still gets two tasks;
+     * a channel's reduction order does not depend on the grouping */
+    size_t groups = KERN_DIV_UP(s->oc, 16);
+    c.sg = KERN_MAX(1, KERN_MIN(4, groups / (2 * kern_pool_threads(pool))));
+    kern_parallel_for(pool, bww_task, &c, KERN_DIV_UP(groups, c.sg));
 }

@@ -17,7 +17,7 @@ void harness_train_defaults(train_opts *o)
         .size = 224, .bs = 64, .valid_pct = 0.2, .seed = 2, .run_seed = 0,
         .epochs = {4, 2}, .max_lr = 3e-3, .max_lr2 = {1e-6, 1e-4},
         .div_factor = 25, .moms = {0.95, 0.85}, .pct_start = 0.3,
-        .wd = 1e-2, .threads = 0, .steps = 0,
+        .wd = 1e-2, .threads = 0, .steps = 0, .lr_find_its = 100,
     };
 }
 
@@ -48,7 +48,8 @@ void harness_train_usage(FILE *f)
 "  --pretrained FILE  ImageNet ResNet-34 (safetensors)\n"
 "                     [models/resnet34.safetensors; `make weights`]\n"
 "  --out DIR          outputs  [out/DATASET]\n"
-"  --steps N          stop each fit after N steps (a quick look)  [0 = all]\n"
+"  --steps N          end each fit (and lr_find) after N batches  [0 = all]\n"
+"  --lr-find-its N    lr_find iterations (fastai num_it), 0 = skip  [100]\n"
 "  --resume           continue from the last checkpoint in --out\n"
 "  --plan             print the memory plan and exit\n"
 "  --help             this text\n");
@@ -166,6 +167,9 @@ static cli_status parse_value(train_opts *o, const char *f, const char *v)
     if (!strcmp(f, "--steps"))
         return to_size(v, &o->steps) ? CLI_OK
                                      : bad(f, v, "needs an integer >= 0");
+    if (!strcmp(f, "--lr-find-its"))
+        return to_size(v, &o->lr_find_its) && o->lr_find_its <= 100000
+                   ? CLI_OK : bad(f, v, "needs an integer in 0..100000");
     (void)d;
     return CLI_HELP;
 }

@@ -32,6 +32,7 @@ typedef struct {
     double div_factor, moms[2], pct_start, wd;
     size_t threads;             /* 0 = one per CPU */
     size_t steps;               /* 0 = all; else stop each fit after N */
+    size_t lr_find_its;         /* lr_find num_it (100); 0 skips lr_find */
     bool resume, plan;
 } train_opts;
 

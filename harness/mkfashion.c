@@ -67,6 +67,23 @@ static int fail(const char *file, const char *why)
     return 1;
 }
 
+/* mkdir -p */
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p != 0)
+            continue;
+        char c = *p;
+        *p = 0;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return fail(buf, strerror(errno));
+        if (!(*p = c))
+            return 0;
+    }
+}
+
 static int write_jpeg(tjhandle tj, const char *path, const uint8_t *px)
 {
     unsigned char *jpg = NULL;
@@ -109,8 +126,8 @@ int main(int argc, char **argv)
     if (nl < 8 || be32(lab) != 0x801 || be32(lab + 4) != be32(img + 4) ||
         nl < 8 + (size_t)be32(lab + 4))
         return fail(lp, "not an IDX label file matching the images");
-    if (mkdir(argv[a + 1], 0777) != 0 && errno != EEXIST)
-        return fail(argv[a + 1], strerror(errno));
+    if (make_dirs(argv[a + 1]))
+        return 1;
     tjhandle tj = tjInitCompress();
     long count[10] = {0};
     size_t n = be32(img + 4), written = 0;

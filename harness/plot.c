@@ -18,7 +18,7 @@
 
 #define FONT "DejaVu Sans"
 
-// --- figure -------------------------------------------------------------------
+// --- figure ------------------------------------------------------------------
 
 typedef struct {
     cairo_surface_t *surf;
@@ -96,7 +96,7 @@ static double text_width(cairo_t *cr, const char *s)
     return te.x_advance;
 }
 
-// --- axes ---------------------------------------------------------------------
+// --- axes --------------------------------------------------------------------
 
 typedef struct {
     double x0, y0, w, h;        /* the plotting box in pixels */
@@ -145,7 +145,10 @@ static void ax_fit(axes *a, const float *x, const float *y, size_t n)
     if (!(y0 <= y1)) { y0 = 0; y1 = 1; }
     if (x1 - x0 <= 0) { x0 = a->xlog ? x0 / 2 : x0 - 0.5;
                         x1 = a->xlog ? x1 * 2 : x1 + 0.5; }
-    if (y1 - y0 <= 0) { y0 -= fabs(y0) * 0.1 + 0.5; y1 += fabs(y1) * 0.1 + 0.5; }
+    if (y1 - y0 <= 0) {
+        y0 -= fabs(y0) * 0.1 + 0.5;
+        y1 += fabs(y1) * 0.1 + 0.5;
+    }
     if (a->xlog) {
         double l0 = log10(x0), l1 = log10(x1), m = (l1 - l0) * 0.05;
         a->xmin = pow(10, l0 - m);
@@ -252,7 +255,7 @@ static void ax_line(cairo_t *cr, const axes *a, const float *x, const float *y,
     cairo_restore(cr);
 }
 
-// --- recorder plots -----------------------------------------------------------
+// --- recorder plots ----------------------------------------------------------
 
 plot_status harness_plot_lr_find(const char *path, const float *lrs,
                                  const float *losses, size_t n,
@@ -314,7 +317,7 @@ plot_status harness_plot_lr_mom(const char *path, const float *lrs,
     return fig_close(&f, path, st);
 }
 
-// --- confusion matrix ---------------------------------------------------------
+// --- confusion matrix --------------------------------------------------------
 
 /* matplotlib 'Blues' at t in [0, 1], from its nine anchor colours. */
 static void blues(double t, double rgb[3])
@@ -412,7 +415,7 @@ plot_status harness_plot_confusion(const char *path, const int64_t *cm,
     return fig_close(&f, path, st);
 }
 
-// --- image grids --------------------------------------------------------------
+// --- image grids -------------------------------------------------------------
 
 static size_t count_lines(const char *s)
 {

@@ -18,7 +18,7 @@ void harness_format_mmss(char buf[16], double seconds)
     snprintf(buf, 16, "%02u:%02u", s / 60 % 100000u, s % 60);
 }
 
-// --- the table ----------------------------------------------------------------
+// --- the table ---------------------------------------------------------------
 
 /* Column widths: each name plus two spaces, as fastprogress pads them. */
 static const char *const table_cols[] = {"epoch", "train_loss", "valid_loss",
@@ -42,7 +42,7 @@ void harness_table_row(FILE *f, int epoch, double train_loss,
     fflush(f);
 }
 
-// --- progress -----------------------------------------------------------------
+// --- progress ----------------------------------------------------------------
 
 double harness_now(void)
 {
@@ -100,7 +100,7 @@ void harness_progress_end(harness_progress *p)
     p->width = 0;
 }
 
-// --- history.csv ----------------------------------------------------------------
+// --- history.csv -------------------------------------------------------------
 
 bool harness_history_open(harness_history *h, const char *path, bool append)
 {

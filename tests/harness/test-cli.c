@@ -77,7 +77,8 @@ Test(cli, help_lists_every_flag_with_default)
                            "--valid-pct", "--seed", "--run-seed", "--epochs",
                            "--max-lr ", "--max-lr2", "--div-factor", "--moms",
                            "--pct-start", "--wd", "--threads", "--pretrained",
-                           "--out", "--steps", "--resume", "--plan", "--help"};
+                           "--out", "--steps", "--lr-find-its", "--resume",
+                           "--plan", "--help"};
     for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
         cr_expect(strstr(buf, flags[i]), "--help lacks %s", flags[i]);
     const char *defs[] = {"[224]", "[64]", "[0.2]", "[2]", "[4,2]", "[3e-3]",

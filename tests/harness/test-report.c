@@ -26,7 +26,10 @@ static char *capture(void (*fn)(FILE *))
 }
 
 static void header(FILE *f) { harness_table_header(f); }
-static void row(FILE *f) { harness_table_row(f, 1, 1.41, 0.358, 0.102165, 86.4); }
+static void row(FILE *f)
+{
+    harness_table_row(f, 1, 1.41, 0.358, 0.102165, 86.4);
+}
 
 Test(report, table_header_and_row)
 {

@@ -1,0 +1,301 @@
+/*
+ * bench/nn/bench-step.c: whole training steps of the ResNet-34 + fastai head
+ * (build/bench/step).
+ *
+ *   step --batch B --size S --threads T [--frozen] [--steps N] [--classes C]
+ *       all set-up first (plan, arenas, weights, random batch, pool, one
+ *       warm-up step), then N timed steps; prints one key=value line with
+ *       the median step time, img_s = B / median, peak_rss_mb (getrusage
+ *       ru_maxrss of this process) and plan_mb (the plan's arenas).
+ *   step --plan --batch B --size S --threads T   prints the plan's arenas.
+ *   step --suite FILE.json   (make bench): 224x224, batch 16 and 32, 2
+ *       threads, unfrozen and frozen, each in its own process (so each peak
+ *       RSS is its own), plus PyTorch doing the same work
+ *       (bench/nn/torch-step.py, run with /usr/bin/python3 when it has torch)
+ *       right after each; prints a table with the ratios and writes FILE.json.
+ *
+ * Peak RSS vs plan: RSS = the plan's arenas (each touched in full by the
+ * step) + a fixed overhead (code, libc, thread stacks, the random batch:
+ * B x 3 x S x S floats, counted in plan_mb here as "input").
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness/pool.h"
+#include "kernels/dispatch.h"
+#include "nn/model.h"
+
+typedef struct opts {
+    size_t batch, size, threads, steps, classes;
+    bool frozen;
+} opts;
+
+typedef struct result {
+    double median_s, img_s, rss_mb, plan_mb;
+    bool ok;
+} result;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0; /* KiB on Linux */
+}
+
+// --- one configuration in this process ------------------------------------------
+
+static int run(const opts *o)
+{
+    kern_init(KERN_ISA_BEST);
+    nn_plan_sizes plan = nn_plan(o->batch, o->size, o->classes, o->threads);
+    if (!plan.total) {
+        fprintf(stderr, "step: invalid batch/size/classes\n");
+        return 2;
+    }
+    void *arenas[NN_ARENA_COUNT];
+    for (int i = 0; i < NN_ARENA_COUNT; i++) {
+        arenas[i] = aligned_alloc(KERN_ALIGN, plan.bytes[i]);
+        if (!arenas[i]) {
+            fprintf(stderr, "step: cannot allocate %zu bytes\n", plan.bytes[i]);
+            return 1;
+        }
+    }
+    static nn_model m;
+    if (!nn_model_init(&m, o->batch, o->size, o->classes, o->threads, arenas))
+        return 1;
+    nn_model_init_weights(&m, 1);
+    if (!o->frozen)
+        nn_unfreeze(&m);
+    size_t nimg = o->batch * 3 * o->size * o->size;
+    float *x = aligned_alloc(KERN_ALIGN, kern_align_up(nimg * sizeof(float)));
+    int32_t *labels = malloc(o->batch * sizeof *labels);
+    kern_pool *pool = harness_pool_create(o->threads);
+    if (!x || !labels || !pool)
+        return 1;
+    uint64_t s = 12345;
+    for (size_t i = 0; i < nimg; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = (float)((double)(s >> 40) / 16777216.0 * 4.0 - 2.0);
+    }
+    for (size_t i = 0; i < o->batch; i++)
+        labels[i] = (int32_t)(i * 7 % o->classes);
+    nn_hparams hp = {{1e-4f, 1e-4f, 1e-3f}, 0.9f, 1e-2f};
+
+    double *t = calloc(o->steps, sizeof *t);
+    float loss = nn_train_step(&m, x, labels, o->batch, 0, &hp, pool);
+    for (size_t i = 0; i < o->steps; i++) {
+        double t0 = now();
+        loss = nn_train_step(&m, x, labels, o->batch, i + 1, &hp, pool);
+        t[i] = now() - t0;
+    }
+    qsort(t, o->steps, sizeof *t, cmp_double);
+    double med = t[o->steps / 2];
+    double plan_mb = (double)(plan.total + nimg * sizeof(float)) / 1048576.0;
+    printf("resin batch=%zu size=%zu threads=%zu frozen=%d steps=%zu "
+           "median_s=%.3f img_s=%.3f peak_rss_mb=%.1f plan_mb=%.1f "
+           "isa=%s loss=%.4f\n",
+           o->batch, o->size, o->threads, (int)o->frozen, o->steps, med,
+           (double)o->batch / med, peak_rss_mb(), plan_mb,
+           kern_isa_name(kern_isa_active()), loss);
+    fflush(stdout);
+    harness_pool_free(pool);
+    free(t);
+    free(labels);
+    free(x);
+    for (int i = 0; i < NN_ARENA_COUNT; i++)
+        free(arenas[i]);
+    return 0;
+}
+
+// --- the suite -----------------------------------------------------------------
+
+static double field(const char *line, const char *key)
+{
+    const char *p = strstr(line, key);
+    return p ? strtod(p + strlen(key), NULL) : 0.0;
+}
+
+/* Runs a command, returns the last line that starts with prefix. */
+static result run_child(const char *cmd, const char *prefix)
+{
+    result r = {0};
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return r;
+    char line[512], last[512] = "";
+    while (fgets(line, sizeof line, p)) {
+        fputs(line, stderr);
+        if (strncmp(line, prefix, strlen(prefix)) == 0)
+            snprintf(last, sizeof last, "%s", line);
+    }
+    int status = pclose(p);
+    if (status != 0 || !last[0])
+        return r;
+    r.median_s = field(last, "median_s=");
+    r.img_s = field(last, "img_s=");
+    r.rss_mb = field(last, "peak_rss_mb=");
+    r.plan_mb = field(last, "plan_mb=");
+    r.ok = r.img_s > 0;
+    return r;
+}
+
+static bool have_torch(void)
+{
+    return access("/usr/bin/python3", X_OK) == 0 &&
+           system("/usr/bin/python3 -c 'import torch, torchvision' "
+                  ">/dev/null 2>&1") == 0;
+}
+
+static int suite(const char *self, const char *json)
+{
+    static const size_t batches[2] = {16, 32};
+    const size_t steps = 2, threads = 2, size = 224;
+    bool torch = have_torch();
+    FILE *f = fopen(json, "w");
+    if (!f) {
+        fprintf(stderr, "step: cannot write %s: %s\n", json, strerror(errno));
+        return 1;
+    }
+    fprintf(f, "{\"bench\": \"step\", \"size\": %zu, \"threads\": %zu, "
+               "\"steps\": %zu, \"rows\": [", size, threads, steps);
+    printf("%-6s %-7s %10s %10s %8s %10s %10s %9s %9s\n", "batch", "mode",
+           "resin_img/s", "torch_img/s", "ratio", "resin_rss", "torch_rss",
+           "plan_mb", "rss/plan");
+    result unfrozen[2] = {{0}};
+    int rows = 0;
+    for (int b = 0; b < 2; b++) {
+        for (int frozen = 0; frozen <= 1; frozen++) {
+            char cmd[8192];
+            snprintf(cmd, sizeof cmd,
+                     "%s --batch %zu --size %zu --threads %zu --steps %zu%s",
+                     self, batches[b], size, threads, steps,
+                     frozen ? " --frozen" : "");
+            result r = run_child(cmd, "resin ");
+            result t = {0};
+            if (torch) {
+                snprintf(cmd, sizeof cmd,
+                         "/usr/bin/python3 bench/nn/torch-step.py --batch %zu "
+                         "--size %zu --threads %zu --steps %zu%s",
+                         batches[b], size, threads, steps,
+                         frozen ? " --frozen" : "");
+                t = run_child(cmd, "torch ");
+            }
+            if (!frozen)
+                unfrozen[b] = r;
+            printf("%-6zu %-7s %10.3f %10.3f %8.2f %10.1f %10.1f %9.1f %9.3f\n",
+                   batches[b], frozen ? "frozen" : "full", r.img_s, t.img_s,
+                   t.ok ? r.img_s / t.img_s : 0.0, r.rss_mb, t.rss_mb,
+                   r.plan_mb, r.plan_mb > 0 ? r.rss_mb / r.plan_mb : 0.0);
+            fprintf(f, "%s\n  {\"batch\": %zu, \"frozen\": %d, "
+                       "\"img_s\": %.4f, \"median_s\": %.4f, "
+                       "\"peak_rss_mb\": %.1f, \"plan_mb\": %.1f, "
+                       "\"torch_img_s\": %.4f, \"torch_peak_rss_mb\": %.1f, "
+                       "\"ratio\": %.4f, \"frozen_speedup\": %.4f}",
+                    rows++ ? "," : "", batches[b], frozen, r.img_s, r.median_s,
+                    r.rss_mb, r.plan_mb, t.img_s, t.rss_mb,
+                    t.ok ? r.img_s / t.img_s : 0.0,
+                    frozen && unfrozen[b].ok ? r.img_s / unfrozen[b].img_s
+                                             : 0.0);
+            fflush(stdout);
+        }
+    }
+    fprintf(f, "\n]}\n");
+    fclose(f);
+    if (!torch)
+        printf("(PyTorch anchor skipped: /usr/bin/python3 has no torch)\n");
+    return 0;
+}
+
+// --- arguments -----------------------------------------------------------------
+
+/* The plan's arenas in MiB, for README and train --plan. */
+static int usage(void);
+
+static int print_plan(const opts *o)
+{
+    static const char *const names[NN_ARENA_COUNT] = {
+        "params", "grads", "moments", "acts", "scratch"};
+    nn_plan_sizes p = nn_plan(o->batch, o->size, o->classes, o->threads);
+    if (!p.total)
+        return usage();
+    printf("plan batch=%zu size=%zu classes=%zu threads=%zu", o->batch,
+           o->size, o->classes, o->threads);
+    for (int i = 0; i < NN_ARENA_COUNT; i++)
+        printf(" %s_mib=%.1f", names[i], (double)p.bytes[i] / 1048576.0);
+    printf(" total_mib=%.1f total_bytes=%zu\n", (double)p.total / 1048576.0,
+           p.total);
+    return 0;
+}
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: step --batch B --size S --threads T [--frozen] [--steps N]"
+            " [--classes C]\n"
+            "       step --plan --batch B --size S --threads T\n"
+            "       step --suite FILE.json\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    opts o = {16, 224, 2, 3, 37, false};
+    const char *json = NULL;
+    bool plan = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--frozen") || !strcmp(a, "--plan")) {
+            *(a[2] == 'f' ? &o.frozen : &plan) = true;
+            continue;
+        }
+        if (i + 1 >= argc)
+            return usage();
+        const char *v = argv[++i];
+        if (!strcmp(a, "--suite"))
+            json = v;
+        else if (!strcmp(a, "--batch"))
+            o.batch = strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--size"))
+            o.size = strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--threads"))
+            o.threads = strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--steps"))
+            o.steps = strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--classes"))
+            o.classes = strtoul(v, NULL, 10);
+        else
+            return usage();
+    }
+    if (json) {
+        char self[4096];
+        ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (len <= 0) {
+            fprintf(stderr, "step: cannot resolve /proc/self/exe\n");
+            return 1;
+        }
+        self[len] = 0;
+        return suite(self, json);
+    }
+    if (!o.batch || !o.threads || !o.steps)
+        return usage();
+    return plan ? print_plan(&o) : run(&o);
+}

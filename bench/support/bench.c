@@ -1,0 +1,188 @@
+/*
+ * bench/support/bench.c: see bench.h.
+ */
+#include "bench/support/bench.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness/pool.h"
+#include "kernels/dispatch.h"
+
+double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *pa, const void *pb)
+{
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
+double bench_median(double *x, size_t n)
+{
+    if (n == 0)
+        return 0.0;
+    qsort(x, n, sizeof *x, cmp_double);
+    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+#define BENCH_MAX_REPS 1000
+
+bench_stats bench_time(bench_fn fn, void *ctx, size_t min_reps,
+                       size_t max_reps, double min_seconds)
+{
+    static double times[BENCH_MAX_REPS];
+    if (max_reps > BENCH_MAX_REPS)
+        max_reps = BENCH_MAX_REPS;
+    size_t rep = 0;
+    fn(ctx, rep++);
+    size_t n = 0;
+    double start = bench_now();
+    while (n < max_reps && (n < min_reps || bench_now() - start < min_seconds)) {
+        double t0 = bench_now();
+        fn(ctx, rep++);
+        times[n++] = bench_now() - t0;
+    }
+    bench_stats s = {.reps = n};
+    s.median = bench_median(times, n); /* sorts */
+    s.best = n ? times[0] : 0.0;
+    return s;
+}
+
+double bench_time_median(bench_fn fn, void *ctx, size_t min_reps,
+                         size_t max_reps, double min_seconds)
+{
+    return bench_time(fn, ctx, min_reps, max_reps, min_seconds).median;
+}
+
+// --- FMA peak ----------------------------------------------------------------------
+
+#define FMA_ITERS ((size_t)20 << 20) /* 20M steps x 12 FMAs x 16 flop */
+
+static volatile float fma_sink;
+
+static void fma_task(void *ctx, size_t task, size_t thread)
+{
+    fma_sink = bench_fma_chains__avx2(FMA_ITERS);
+}
+
+double bench_fma_peak_gflops(size_t threads)
+{
+    if (!kern_isa_available(KERN_ISA_AVX2))
+        return 0.0;
+    if (threads == 0)
+        threads = 1;
+    kern_pool *pool = threads > 1 ? harness_pool_create(threads) : NULL;
+    if (threads > 1 && !pool)
+        return 0.0;
+    double best = 0.0;
+    for (int r = 0; r < 5; r++) {
+        double t0 = bench_now();
+        kern_parallel_for(pool, fma_task, NULL, threads);
+        double t = bench_now() - t0;
+        double gflops = 1e-9 * (double)threads * FMA_ITERS * 12 * 16 / t;
+        if (gflops > best)
+            best = gflops;
+    }
+    harness_pool_free(pool);
+    return best;
+}
+
+size_t bench_llc_bytes(void)
+{
+    size_t best = 0;
+    for (int i = 0; i < 8; i++) {
+        char path[96];
+        snprintf(path, sizeof path,
+                 "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            break;
+        unsigned long v = 0;
+        char unit = 0;
+        if (fscanf(f, "%lu%c", &v, &unit) >= 1) {
+            size_t bytes = v * (unit == 'K' ? 1024 : unit == 'M' ? 1 << 20 : 1);
+            if (bytes > best)
+                best = bytes;
+        }
+        fclose(f);
+    }
+    return best ? best : (size_t)32 << 20;
+}
+
+// --- JSON ------------------------------------------------------------------------
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', f);
+        if ((unsigned char)*s >= 0x20)
+            fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+bool bench_json_open(bench_json *j, const char *path, const char *name)
+{
+    *j = (bench_json){.f = fopen(path, "w"), .first_field = false};
+    if (!j->f) {
+        fprintf(stderr, "bench: cannot write %s\n", path);
+        return false;
+    }
+    fputs("{\"bench\": ", j->f);
+    json_string(j->f, name);
+    return true;
+}
+
+static void json_key(bench_json *j, const char *key)
+{
+    if (!j->f)
+        return;
+    if (!j->first_field)
+        fputs(", ", j->f);
+    j->first_field = false;
+    json_string(j->f, key);
+    fputs(": ", j->f);
+}
+
+void bench_json_row(bench_json *j)
+{
+    if (!j->f)
+        return;
+    fputs(j->in_rows ? "},\n  {" : ",\n \"rows\": [\n  {", j->f);
+    j->in_rows = true;
+    j->first_field = true;
+}
+
+void bench_json_num(bench_json *j, const char *key, double value)
+{
+    if (!j->f)
+        return;
+    json_key(j, key);
+    fprintf(j->f, "%.6g", value);
+}
+
+void bench_json_str(bench_json *j, const char *key, const char *value)
+{
+    if (!j->f)
+        return;
+    json_key(j, key);
+    json_string(j->f, value);
+}
+
+bool bench_json_close(bench_json *j)
+{
+    if (!j->f)
+        return false;
+    fputs(j->in_rows ? "}\n ]}\n" : "}\n", j->f);
+    bool ok = fclose(j->f) == 0;
+    j->f = NULL;
+    return ok;
+}

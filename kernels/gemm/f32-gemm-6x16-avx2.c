@@ -1,0 +1,162 @@
+/*
+ * kernels/gemm/f32-gemm-6x16-avx2.c: kern_f32_gemm_ukernel_6x16__avx2
+ * (AVX2 + FMA; contract in kernels/gemm.h).
+ *
+ * 6 rows x 16 columns = 12 ymm accumulators, plus 2 for the row of B and
+ * one for the broadcast of A: 15 of the 16 ymm registers. Each step of k is
+ * 2 loads of B, 6 broadcasts of A and 12 FMAs, so the two FMA pipes stay
+ * busy while the loads fit in the load ports (the shape BLIS's Haswell sgemm
+ * kernel and XNNPACK's f32-gemm-6x16-fma3-broadcast use).
+ * Edge tiles: row pointers past mr are clamped to row mr - 1 (computed, not
+ * stored); a column tail is stored in halves 8, 4, 2, 1.
+ */
+#include <immintrin.h>
+
+#include "kernels/gemm.h"
+
+/* c[0:nr] = alpha * (vlo, vhi)[0:nr] + beta * c[0:nr], beta == 0 not
+ * reading c. */
+static inline void store_row(float *c, size_t nr, __m256 vlo, __m256 vhi,
+                             __m256 valpha, float beta)
+{
+    vlo = _mm256_mul_ps(vlo, valpha);
+    vhi = _mm256_mul_ps(vhi, valpha);
+    if (nr == 16) {
+        if (beta != 0.0f) {
+            __m256 vbeta = _mm256_set1_ps(beta);
+            vlo = _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(c), vlo);
+            vhi = _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(c + 8), vhi);
+        }
+        _mm256_storeu_ps(c, vlo);
+        _mm256_storeu_ps(c + 8, vhi);
+        return;
+    }
+    if (nr & 8) {
+        if (beta != 0.0f)
+            vlo = _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_loadu_ps(c),
+                                  vlo);
+        _mm256_storeu_ps(c, vlo);
+        vlo = vhi;
+        c += 8;
+    }
+    __m128 v = _mm256_castps256_ps128(vlo);
+    __m128 vbeta = _mm_set1_ps(beta);
+    if (nr & 4) {
+        if (beta != 0.0f)
+            v = _mm_fmadd_ps(vbeta, _mm_loadu_ps(c), v);
+        _mm_storeu_ps(c, v);
+        v = _mm256_extractf128_ps(vlo, 1);
+        c += 4;
+    }
+    if (nr & 2) {
+        __m128 w = v;
+        if (beta != 0.0f)
+            w = _mm_fmadd_ps(vbeta, _mm_castsi128_ps(_mm_loadu_si64(c)), w);
+        _mm_storeu_si64(c, _mm_castps_si128(w));
+        v = _mm_movehl_ps(v, v);
+        c += 2;
+    }
+    if (nr & 1) {
+        if (beta != 0.0f)
+            v = _mm_fmadd_ss(vbeta, _mm_load_ss(c), v);
+        _mm_store_ss(c, v);
+    }
+}
+
+/* One step of k: row p of B times column p of the six rows of A. */
+#define STEP(p)                                                               \
+    do {                                                                      \
+        const __m256 vb01234567 = _mm256_loadu_ps(b + (p) * 16);              \
+        const __m256 vb89ABCDEF = _mm256_loadu_ps(b + (p) * 16 + 8);          \
+        __m256 va = _mm256_broadcast_ss(a0 + (p));                            \
+        vacc0x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc0x01234567);     \
+        vacc0x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc0x89ABCDEF);     \
+        va = _mm256_broadcast_ss(a1 + (p));                                   \
+        vacc1x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc1x01234567);     \
+        vacc1x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc1x89ABCDEF);     \
+        va = _mm256_broadcast_ss(a2 + (p));                                   \
+        vacc2x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc2x01234567);     \
+        vacc2x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc2x89ABCDEF);     \
+        va = _mm256_broadcast_ss(a3 + (p));                                   \
+        vacc3x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc3x01234567);     \
+        vacc3x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc3x89ABCDEF);     \
+        va = _mm256_broadcast_ss(a4 + (p));                                   \
+        vacc4x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc4x01234567);     \
+        vacc4x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc4x89ABCDEF);     \
+        va = _mm256_broadcast_ss(a5 + (p));                                   \
+        vacc5x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc5x01234567);     \
+        vacc5x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc5x89ABCDEF);     \
+    } while (0)
+
+void kern_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t kc,
+                                      const float *restrict a, size_t a_stride,
+                                      const float *restrict b,
+                                      float *restrict c, size_t ldc,
+                                      float alpha, float beta)
+{
+    KERN_ASSERT(mr >= 1 && mr <= 6);
+    KERN_ASSERT(nr >= 1 && nr <= 16);
+    KERN_ASSERT(kc >= 1);
+
+    const float *a0 = a;
+    const float *a1 = mr > 1 ? a0 + a_stride : a0;
+    const float *a2 = mr > 2 ? a1 + a_stride : a1;
+    const float *a3 = mr > 3 ? a2 + a_stride : a2;
+    const float *a4 = mr > 4 ? a3 + a_stride : a3;
+    const float *a5 = mr > 5 ? a4 + a_stride : a4;
+
+    /* Fetch the C tile now so that its misses overlap the k loop instead of
+     * stalling the stores at the end (BLIS's Haswell kernel does the same). */
+    if (beta != 0.0f)
+        for (size_t r = 0; r < mr; r++) {
+            _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+            _mm_prefetch((const char *)(c + r * ldc + nr - 1), _MM_HINT_T0);
+        }
+
+    __m256 vacc0x01234567 = _mm256_setzero_ps();
+    __m256 vacc0x89ABCDEF = _mm256_setzero_ps();
+    __m256 vacc1x01234567 = _mm256_setzero_ps();
+    __m256 vacc1x89ABCDEF = _mm256_setzero_ps();
+    __m256 vacc2x01234567 = _mm256_setzero_ps();
+    __m256 vacc2x89ABCDEF = _mm256_setzero_ps();
+    __m256 vacc3x01234567 = _mm256_setzero_ps();
+    __m256 vacc3x89ABCDEF = _mm256_setzero_ps();
+    __m256 vacc4x01234567 = _mm256_setzero_ps();
+    __m256 vacc4x89ABCDEF = _mm256_setzero_ps();
+    __m256 vacc5x01234567 = _mm256_setzero_ps();
+    __m256 vacc5x89ABCDEF = _mm256_setzero_ps();
+
+    /* k unrolled by 2: the offsets become immediates and the six row
+     * pointers advance once per two steps. (By 4, gcc 12 runs out of the 16
+     * ymm registers and spills accumulators inside the loop.) */
+    size_t k = kc;
+    for (; k >= 2; k -= 2) {
+        STEP(0);
+        STEP(1);
+        a0 += 2, a1 += 2, a2 += 2, a3 += 2, a4 += 2, a5 += 2;
+        b += 32;
+    }
+    for (; k != 0; k--) {
+        STEP(0);
+        a0 += 1, a1 += 1, a2 += 1, a3 += 1, a4 += 1, a5 += 1;
+        b += 16;
+    }
+#undef STEP
+
+    const __m256 valpha = _mm256_set1_ps(alpha);
+    store_row(c, nr, vacc0x01234567, vacc0x89ABCDEF, valpha, beta);
+    if (mr > 1)
+        store_row(c + ldc, nr, vacc1x01234567, vacc1x89ABCDEF, valpha, beta);
+    if (mr > 2)
+        store_row(c + 2 * ldc, nr, vacc2x01234567, vacc2x89ABCDEF, valpha,
+                  beta);
+    if (mr > 3)
+        store_row(c + 3 * ldc, nr, vacc3x01234567, vacc3x89ABCDEF, valpha,
+                  beta);
+    if (mr > 4)
+        store_row(c + 4 * ldc, nr, vacc4x01234567, vacc4x89ABCDEF, valpha,
+                  beta);
+    if (mr > 5)
+        store_row(c + 5 * ldc, nr, vacc5x01234567, vacc5x89ABCDEF, valpha,
+                  beta);
+}

@@ -1,0 +1,130 @@
+/*
+ * kernels/gemm/f32-gemm-pack-avx2.c: the packers of the AVX2 GEMM (AVX2;
+ * layouts in kernels/gemm.h).
+ *
+ * Packing an operand that is stored transposed is a transpose; done one
+ * element at a time it costs about a cycle per element, which is a third of
+ * the microkernel's time when the other dimension is small (4608 x 49 x 512
+ * TN: each packed element of A feeds only 49 FMAs). Here 8 x 8 blocks are
+ * transposed in registers (unpack, shuffle, 128-bit permute: 24 shuffles per
+ * 64 elements); ragged edges fall back to scalar copies.
+ */
+#include <immintrin.h>
+
+#include "kernels/gemm.h"
+
+/* r[i] (8 rows of 8) -> r[p] = column p. */
+static inline void transpose8x8(__m256 r[8])
+{
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]);
+    __m256 t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]);
+    __m256 t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]);
+    __m256 t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]);
+    __m256 t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44);
+    __m256 u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44);
+    __m256 u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44);
+    __m256 u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44);
+    __m256 u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* B stored (N, K), b at [j0][p0] -> 16-column panels (kc, 16) of op(B),
+ * zero-padded past nc. */
+void kern_f32_gemm_packbt_16__avx2(size_t kc, size_t nc, const float *b,
+                                   size_t ldb, float *restrict dst)
+{
+    for (size_t j = 0; j < nc; j += 16, b += 16 * ldb, dst += 16 * kc) {
+        size_t nr = KERN_MIN((size_t)16, nc - j);
+        size_t p = 0;
+        if (nr == 16)
+            for (; p + 8 <= kc; p += 8)
+                for (size_t h = 0; h < 16; h += 8) {
+                    __m256 r[8];
+                    for (size_t i = 0; i < 8; i++)
+                        r[i] = _mm256_loadu_ps(b + (h + i) * ldb + p);
+                    transpose8x8(r);
+                    for (size_t i = 0; i < 8; i++)
+                        _mm256_storeu_ps(dst + (p + i) * 16 + h, r[i]);
+                }
+        for (; p < kc; p++) {
+            for (size_t jj = 0; jj < nr; jj++)
+                dst[p * 16 + jj] = b[jj * ldb + p];
+            for (size_t jj = nr; jj < 16; jj++)
+                dst[p * 16 + jj] = 0.0f;
+        }
+    }
+}
+
+/* A stored (K, M), a at [p0][i0] -> 6-row panels (6, kc) of op(A), rows past
+ * mc unwritten. m_left: columns of stored A from i0 to the end of its row,
+ * so 8-wide loads stay inside it. */
+void kern_f32_gemm_packat_6__avx2(size_t mc, size_t kc, const float *a,
+                                  size_t lda, size_t m_left,
+                                  float *restrict dst)
+{
+    for (size_t i = 0; i < mc; i += 6, a += 6, dst += 6 * kc) {
+        size_t mr = KERN_MIN((size_t)6, mc - i);
+        size_t p = 0;
+        if (mr == 6 && i + 8 <= m_left)
+            for (; p + 8 <= kc; p += 8) {
+                __m256 r[8];
+                for (size_t q = 0; q < 8; q++)
+                    r[q] = _mm256_loadu_ps(a + (p + q) * lda);
+                transpose8x8(r);
+                for (size_t q = 0; q < 6; q++)
+                    _mm256_storeu_ps(dst + q * kc + p, r[q]);
+            }
+        for (; p < kc; p++)
+            for (size_t q = 0; q < mr; q++)
+                dst[q * kc + p] = a[p * lda + q];
+    }
+}
+
+/* B stored (K, N), b at [p0][j0] -> 16-column panels (kc, 16) of op(B),
+ * zero-padded past nc. A copy, but the one small-M shapes live on (64 x 3136
+ * x 576 packs each element of B for 64 FMAs), so: 8 panels at a time, row by
+ * row of B (one contiguous 512-byte read per row, writes to 8 pages), full
+ * ymm moves, and the rows a few steps ahead prefetched. */
+void kern_f32_gemm_packbn_16__avx2(size_t kc, size_t nc, const float *b,
+                                   size_t ldb, float *restrict dst)
+{
+    size_t full = nc / 16 * 16;
+    for (size_t j0 = 0; j0 < full; j0 += 128) {
+        size_t j1 = KERN_MIN(full, j0 + 128);
+        for (size_t p = 0; p < kc; p++) {
+            const float *src = b + p * ldb;
+            if (p + 4 < kc)
+                for (size_t j = j0; j < j1; j += 16)
+                    _mm_prefetch((const char *)(src + 4 * ldb + j),
+                                 _MM_HINT_T0);
+            float *d = dst + j0 * kc + p * 16;
+            for (size_t j = j0; j < j1; j += 16, d += 16 * kc) {
+                _mm256_storeu_ps(d, _mm256_loadu_ps(src + j));
+                _mm256_storeu_ps(d + 8, _mm256_loadu_ps(src + j + 8));
+            }
+        }
+    }
+    if (full < nc)
+        for (size_t p = 0; p < kc; p++) {
+            const float *src = b + p * ldb + full;
+            float *d = dst + full * kc + p * 16;
+            for (size_t jj = 0; jj < nc - full; jj++)
+                d[jj] = src[jj];
+            for (size_t jj = nc - full; jj < 16; jj++)
+                d[jj] = 0.0f;
+        }
+}

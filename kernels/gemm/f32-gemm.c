@@ -1,0 +1,388 @@
+/*
+ * kernels/gemm/f32-gemm.c: the f32 GEMM driver, kern_f32_gemm.
+ *
+ * Contract in kernels/gemm.h. Structure (BLIS, Van Zee and van de Geijn,
+ * TOMS 2015), for each thread's block of C:
+ *
+ *   for jc in N step NC:             B panel (KC x NC) packed -> L3
+ *     for pc in K step KC:           pack op(B)[pc:, jc:] into NR-column panels
+ *       for ic in M step MC:         A block (MC x KC) -> L2
+ *         [pack op(A)[ic:, pc:] into MR-row panels, or use A in place]
+ *         for jr in NC step NR:      one KC x NR panel of B stays in L1
+ *           for ir in MC step MR:    microkernel on an MR x NR tile of C
+ *
+ * The microkernel reads A through MR row pointers with a row stride, so a
+ * block of A stored row-major is already in the order it wants: it is used in
+ * place when N is small (512 x 49 x 4608: the copy would cost as much as a
+ * fifth of the multiply) and copied to the workspace otherwise (see
+ * copy_a). A stored transposed is always packed: in place, every step of k
+ * would touch a new page.
+ *
+ * Threads: C is cut into a grid of tm x tn blocks, one task per thread, each
+ * running the loops above on its own slice of the workspace, with no
+ * synchronisation inside. The grid is the one that minimises the largest
+ * task's padded microkernel work plus its packing (see choose_grid); for
+ * 64 x 12544 x 147 that is 1 x 2 (N split), for 512 x 49 x 4608 it is 2 x 1.
+ *
+ * Portable C: no intrinsics here; the microkernels hold them.
+ */
+#include "kernels/gemm.h"
+
+// --- the per-ISA table -------------------------------------------------------
+
+static const kern_f32_gemm_config configs[] = {
+#define KERN_F32_GEMM_UKERNEL(isa, fn, mr, nr, mc, kc, nc, packbn, packbt, \
+                              packat) \
+    {fn, mr, nr, mc, kc, nc, packbn, packbt, packat},
+#include "kernels/gemm/f32-gemm.inc"
+#undef KERN_F32_GEMM_UKERNEL
+};
+
+static const kern_isa config_isas[] = {
+#define KERN_F32_GEMM_UKERNEL(isa, fn, mr, nr, mc, kc, nc, packbn, packbt, \
+                              packat) \
+    isa,
+#include "kernels/gemm/f32-gemm.inc"
+#undef KERN_F32_GEMM_UKERNEL
+};
+
+#define NCONFIGS (sizeof configs / sizeof configs[0])
+
+static const kern_f32_gemm_config ref_config = {0, 1, 1, 1, 1, 1, 0, 0, 0};
+static const kern_f32_gemm_config *active = &ref_config;
+
+void kern_gemm_init(kern_isa isa)
+{
+    active = &ref_config;
+    for (size_t i = 0; i < NCONFIGS; i++)
+        if (config_isas[i] == isa)
+            active = &configs[i];
+}
+
+const kern_f32_gemm_config *kern_f32_gemm_active_config(void)
+{
+    return active;
+}
+
+// --- workspace ---------------------------------------------------------------
+
+static size_t pack_a_floats(const kern_f32_gemm_config *cfg, size_t m,
+                            size_t k)
+{
+    return KERN_ROUND_UP(KERN_MIN(m, cfg->mc), cfg->mr) * KERN_MIN(k, cfg->kc);
+}
+
+static size_t pack_b_floats(const kern_f32_gemm_config *cfg, size_t n,
+                            size_t k)
+{
+    return KERN_MIN(k, cfg->kc) * KERN_ROUND_UP(KERN_MIN(n, cfg->nc), cfg->nr);
+}
+
+static size_t thread_bytes(const kern_f32_gemm_config *cfg, size_t m, size_t n,
+                           size_t k)
+{
+    return kern_align_up(pack_a_floats(cfg, m, k) * sizeof(float)) +
+           kern_align_up(pack_b_floats(cfg, n, k) * sizeof(float));
+}
+
+size_t kern_f32_gemm_workspace_size(size_t m, size_t n, size_t k,
+                                    size_t nthreads)
+{
+    size_t per = 0;
+    for (size_t i = 0; i < NCONFIGS; i++)
+        per = KERN_MAX(per, thread_bytes(&configs[i], m, n, k));
+    return per * KERN_MAX(nthreads, (size_t)1);
+}
+
+// --- packing -----------------------------------------------------------------
+/* The packers are written for a constant tile width (MR or NR) and inlined
+ * into one call per width, so the inner copies have a fixed trip count. */
+
+/* Panels of B packed together, row by row of B (see pack_b_tile). */
+#define GEMM_PACK_GROUP 16
+
+/* op(B)[0:kc, 0:nc] -> NR-column panels (kc, NR), zero-padded past nc.
+ * b points at op(B)[0][0]. */
+static inline void pack_b_tile(size_t nr_tile, kern_trans tb,
+                               const float *b, size_t ldb, size_t kc,
+                               size_t nc, float *restrict dst)
+{
+    if (tb == KERN_NOTRANS) {
+        /* A group of GEMM_PACK_GROUP panels at a time, row by row of B: each
+         * row of B gives one contiguous read of up to a kilobyte, and the
+         * writes go to no more pages than the group has panels (a whole row
+         * of panels at once would miss the TLB on every store; one panel at a
+         * time reads 64 bytes per row of B, a page apart). */
+        size_t full = nc / nr_tile * nr_tile;
+        size_t group = GEMM_PACK_GROUP * nr_tile;
+        for (size_t j0 = 0; j0 < full; j0 += group) {
+            size_t j1 = KERN_MIN(full, j0 + group);
+            for (size_t p = 0; p < kc; p++) {
+                const float *src = b + p * ldb;
+                float *d = dst + j0 * kc + p * nr_tile;
+                for (size_t j = j0; j < j1; j += nr_tile, d += nr_tile * kc)
+                    for (size_t jj = 0; jj < nr_tile; jj++)
+                        d[jj] = src[j + jj];
+            }
+        }
+        if (full < nc)
+            for (size_t p = 0; p < kc; p++) {
+                const float *src = b + p * ldb + full;
+                float *d = dst + full * kc + p * nr_tile;
+                for (size_t jj = 0; jj < nc - full; jj++)
+                    d[jj] = src[jj];
+                for (size_t jj = nc - full; jj < nr_tile; jj++)
+                    d[jj] = 0.0f;
+            }
+        return;
+    }
+    for (size_t j = 0; j < nc; j += nr_tile, dst += nr_tile * kc) {
+        size_t nr = KERN_MIN(nr_tile, nc - j);
+        const float *src = b + j * ldb;
+        for (size_t jj = 0; jj < nr; jj++)
+            for (size_t p = 0; p < kc; p++)
+                dst[p * nr_tile + jj] = src[jj * ldb + p];
+        for (size_t jj = nr; jj < nr_tile; jj++)
+            for (size_t p = 0; p < kc; p++)
+                dst[p * nr_tile + jj] = 0.0f;
+    }
+}
+
+static void pack_b(size_t nr_tile, kern_trans tb, const float *b, size_t ldb,
+                   size_t kc, size_t nc, float *restrict dst)
+{
+    switch (nr_tile) {
+    case 8: pack_b_tile(8, tb, b, ldb, kc, nc, dst); break;
+    case 12: pack_b_tile(12, tb, b, ldb, kc, nc, dst); break;
+    case 16: pack_b_tile(16, tb, b, ldb, kc, nc, dst); break;
+    default: pack_b_tile(nr_tile, tb, b, ldb, kc, nc, dst); break;
+    }
+}
+
+/* op(A)[0:mc, 0:kc] for A stored transposed (K, M) -> MR-row panels, each
+ * (MR, kc) row-major (the microkernel's a_stride = kc). a points at
+ * op(A)[0][0]. Rows past mc are left unwritten: the microkernel never reads
+ * rows past mr. */
+static inline void pack_at_tile(size_t mr_tile, const float *a, size_t lda,
+                                size_t mc, size_t kc, float *restrict dst)
+{
+    for (size_t i = 0; i < mc; i += mr_tile, dst += mr_tile * kc) {
+        size_t mr = KERN_MIN(mr_tile, mc - i);
+        if (mr == mr_tile) {
+            for (size_t p = 0; p < kc; p++)
+                for (size_t r = 0; r < mr_tile; r++)
+                    dst[r * kc + p] = a[p * lda + i + r];
+        } else {
+            for (size_t p = 0; p < kc; p++)
+                for (size_t r = 0; r < mr; r++)
+                    dst[r * kc + p] = a[p * lda + i + r];
+        }
+    }
+}
+
+static void pack_at(size_t mr_tile, const float *a, size_t lda, size_t mc,
+                    size_t kc, float *restrict dst)
+{
+    switch (mr_tile) {
+    case 4: pack_at_tile(4, a, lda, mc, kc, dst); break;
+    case 6: pack_at_tile(6, a, lda, mc, kc, dst); break;
+    case 8: pack_at_tile(8, a, lda, mc, kc, dst); break;
+    default: pack_at_tile(mr_tile, a, lda, mc, kc, dst); break;
+    }
+}
+
+// --- one thread's block of C -----------------------------------------------------
+
+typedef struct gemm_call {
+    kern_trans ta, tb;
+    size_t m, n, k;
+    float alpha, beta;
+    const float *a, *b; // op(A) (m, k), op(B) (k, n), as stored
+    size_t lda, ldb, ldc;
+    float *c;           // (m, n)
+    char *workspace;
+    size_t ws_thread;   // bytes per thread
+    const kern_f32_gemm_config *cfg;
+    size_t tn, ms, ns;  // task grid: tn columns, blocks of ms x ns
+} gemm_call;
+
+/* Pointer to op(X)[i][p] for X stored row-major with leading dimension ld. */
+static const float *op_at(kern_trans t, const float *x, size_t ld, size_t i,
+                          size_t p)
+{
+    return t == KERN_NOTRANS ? x + i * ld + p : x + p * ld + i;
+}
+
+/* A stored row-major is copied into the workspace (row stride kc) when the
+ * copy is amortised over at least this many columns: in place, MR rows a
+ * power-of-two lda apart all map to one L1 set and evict the B panel. */
+#define GEMM_PACK_A_MIN_N 256
+
+static void copy_a(const float *a, size_t lda, size_t mc, size_t kc,
+                   float *restrict dst)
+{
+    for (size_t i = 0; i < mc; i++) {
+        size_t p = 0;
+        for (; p + 16 <= kc; p += 16) /* fixed-size chunks vectorise */
+            for (size_t q = 0; q < 16; q++)
+                dst[i * kc + p + q] = a[i * lda + p + q];
+        for (; p < kc; p++)
+            dst[i * kc + p] = a[i * lda + p];
+    }
+}
+
+/* The ic, jr, ir loops for one packed panel of B. */
+static void macro_block(const gemm_call *g, size_t i0, size_t mm, size_t pc,
+                        size_t kc, size_t j0, size_t nc, const float *bp,
+                        float *ap, float beta)
+{
+    const kern_f32_gemm_config *cfg = g->cfg;
+    const size_t MR = cfg->mr, NR = cfg->nr;
+    for (size_t ic = 0; ic < mm; ic += cfg->mc) {
+        size_t mc = KERN_MIN(cfg->mc, mm - ic);
+        const float *a = op_at(g->ta, g->a, g->lda, i0 + ic, pc);
+        size_t stride = g->lda;
+        if (g->ta == KERN_TRANS) {
+            if (cfg->packat)
+                cfg->packat(mc, kc, a, g->lda, g->m - (i0 + ic), ap);
+            else
+                pack_at(MR, a, g->lda, mc, kc, ap);
+            a = ap, stride = kc;
+        } else if (nc >= GEMM_PACK_A_MIN_N) {
+            copy_a(a, g->lda, mc, kc, ap);
+            a = ap, stride = kc;
+        }
+        float *c = g->c + (i0 + ic) * g->ldc + j0;
+        for (size_t jr = 0; jr < nc; jr += NR) {
+            size_t nr = KERN_MIN(NR, nc - jr);
+            for (size_t ir = 0; ir < mc; ir += MR) {
+                size_t mr = KERN_MIN(MR, mc - ir);
+                cfg->ukernel(mr, nr, kc, a + ir * stride, stride,
+                             bp + jr * kc, c + ir * g->ldc + jr, g->ldc,
+                             g->alpha, beta);
+            }
+        }
+    }
+}
+
+static void gemm_block(const gemm_call *g, size_t i0, size_t mm, size_t j0,
+                       size_t nn, char *ws)
+{
+    const kern_f32_gemm_config *cfg = g->cfg;
+    float *ap = (float *)ws;
+    float *bp = (float *)(ws + kern_align_up(pack_a_floats(cfg, g->m, g->k) *
+                                             sizeof(float)));
+    for (size_t jc = 0; jc < nn; jc += cfg->nc) {
+        size_t nc = KERN_MIN(cfg->nc, nn - jc);
+        for (size_t pc = 0; pc < g->k; pc += cfg->kc) {
+            size_t kc = KERN_MIN(cfg->kc, g->k - pc);
+            const float *b = op_at(g->tb, g->b, g->ldb, pc, j0 + jc);
+            if (g->tb == KERN_TRANS && cfg->packbt)
+                cfg->packbt(kc, nc, b, g->ldb, bp);
+            else if (g->tb == KERN_NOTRANS && cfg->packbn)
+                cfg->packbn(kc, nc, b, g->ldb, bp);
+            else
+                pack_b(cfg->nr, g->tb, b, g->ldb, kc, nc, bp);
+            macro_block(g, i0, mm, pc, kc, j0 + jc, nc, bp, ap,
+                        pc == 0 ? g->beta : 1.0f);
+        }
+    }
+}
+
+static void gemm_task(void *ctx, size_t task, size_t thread)
+{
+    const gemm_call *g = ctx;
+    size_t i0 = (task / g->tn) * g->ms, j0 = (task % g->tn) * g->ns;
+    if (i0 >= g->m || j0 >= g->n)
+        return;
+    gemm_block(g, i0, KERN_MIN(g->ms, g->m - i0), j0,
+               KERN_MIN(g->ns, g->n - j0), g->workspace + thread * g->ws_thread);
+}
+
+// --- threads ---------------------------------------------------------------------
+
+/* Work below which one more thread costs more (waking it) than it saves:
+ * about 20 us of one core's FMA throughput. */
+#define GEMM_FLOPS_PER_THREAD ((size_t)2 << 20)
+/* Over-decomposition of column splits: at most this many tasks per thread,
+ * each at least GEMM_MIN_NS columns wide. */
+#define GEMM_TASKS_PER_THREAD 4
+#define GEMM_MIN_NS 256
+
+/* Picks the task grid tm x tn (tm * tn = threads used) that minimises the
+ * largest task's cost: padded microkernel FMAs at 16 per cycle, plus one
+ * cycle per packed element (B always, A when stored transposed). */
+static void choose_grid(gemm_call *g, size_t nthreads)
+{
+    size_t flops = 2 * g->m * g->n * g->k;
+    size_t t = KERN_MAX(KERN_MIN(nthreads, flops / GEMM_FLOPS_PER_THREAD),
+                        (size_t)1);
+    const size_t MR = g->cfg->mr, NR = g->cfg->nr;
+    double best = -1.0;
+    for (size_t tm = 1; tm <= t; tm++) {
+        if (t % tm)
+            continue;
+        size_t tn = t / tm;
+        size_t ms = KERN_ROUND_UP(KERN_DIV_UP(g->m, tm), MR);
+        size_t ns = KERN_ROUND_UP(KERN_DIV_UP(g->n, tn), NR);
+        double cost = (double)ms * ns * g->k / 16.0 + (double)ns * g->k;
+        if (g->ta == KERN_TRANS)
+            cost += (double)ms * g->k * KERN_DIV_UP(ns, g->cfg->nc);
+        if (best < 0.0 || cost < best) {
+            best = cost;
+            g->tn = tn, g->ms = ms, g->ns = ns;
+        }
+    }
+    /* Column blocks share nothing (each packs only its own columns of B, and
+     * A in place is only read), so cut them finer, down to GEMM_MIN_NS
+     * columns, and let the pool hand them out: a thread slowed by another
+     * process then costs a small block, not half the call. */
+    if (t > 1 && g->ta == KERN_NOTRANS)
+        while (g->ns >= 2 * GEMM_MIN_NS && g->tn < GEMM_TASKS_PER_THREAD * t) {
+            g->tn *= 2;
+            g->ns = KERN_ROUND_UP(KERN_DIV_UP(g->n, g->tn), NR);
+        }
+}
+
+// --- the driver ------------------------------------------------------------------
+
+/* C = beta * C, with beta == 0 writing zeros over whatever C held. */
+static void scale_c(size_t m, size_t n, float beta, float *c, size_t ldc)
+{
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++)
+            c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+}
+
+void kern_f32_gemm(kern_trans ta, kern_trans tb, size_t m, size_t n, size_t k,
+                   float alpha, const float *a, size_t lda,
+                   const float *b, size_t ldb, float beta,
+                   float *c, size_t ldc, void *workspace,
+                   const kern_pool *pool)
+{
+    KERN_ASSERT(ldc >= n);
+    KERN_ASSERT(lda >= (ta == KERN_NOTRANS ? k : m));
+    KERN_ASSERT(ldb >= (tb == KERN_NOTRANS ? n : k));
+    if (m == 0 || n == 0)
+        return;
+    if (active->ukernel == 0) {
+        kern_f32_gemm__ref(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                           ldc, workspace, pool);
+        return;
+    }
+    if (k == 0 || alpha == 0.0f) {
+        scale_c(m, n, beta, c, ldc);
+        return;
+    }
+    KERN_ASSERT(workspace != 0);
+    KERN_ASSERT(((uintptr_t)workspace & (KERN_ALIGN - 1)) == 0);
+    gemm_call g = {
+        .ta = ta, .tb = tb, .m = m, .n = n, .k = k, .alpha = alpha,
+        .beta = beta, .a = a, .b = b, .lda = lda, .ldb = ldb, .ldc = ldc,
+        .c = c, .workspace = workspace, .cfg = active,
+    };
+    g.ws_thread = kern_f32_gemm_workspace_size(m, n, k, 1);
+    choose_grid(&g, kern_pool_threads(pool));
+    size_t tasks = KERN_DIV_UP(m, g.ms) * g.tn;
+    kern_parallel_for(pool, gemm_task, &g, tasks);
+}

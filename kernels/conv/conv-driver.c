@@ -1,0 +1,550 @@
+/*
+ * kernels/conv/conv-driver.c: the convolution drivers (portable, no
+ * intrinsics) and the dispatch table.
+ *
+ * Every pass copies its spatial input into a zero-padded buffer in scratch,
+ * so the microkernels (conv-internal.h) never see an edge: no im2col, the
+ * copy is one pass over the input.
+ *
+ * - forward: one task per image (each thread works on its own images: two
+ *   single-thread convolutions side by side beat one two-thread one on this
+ *   machine); with fewer images than threads, images are split further by
+ *   16-channel output groups. Per task: pad the image, then for each output
+ *   group, row, and run of 6 pixels, one microkernel call reduces over all
+ *   input channels and taps.
+ * - backward-data: the same kernel over the zero-padded dout with the
+ *   transposed packing. For stride s the input gradient splits into s x s
+ *   phases (ih % s, iw % s); each phase is a stride-1 convolution over its
+ *   own subset of taps (the stride-2 scatter, gathered).
+ * - backward-weights: the whole padded input batch in scratch, then one task
+ *   per 16-output-channel group; each reduces over images, row chunks and
+ *   pixels in one fixed order into its own slice of a blocked gradient, then
+ *   adds it into OIHW. No reduction crosses tasks, so the result is the same
+ *   for any thread count.
+ */
+#include "kernels/conv/conv-internal.h"
+
+static kern_conv_ukernels table = {
+    kern_f32_conv2d_ukernel_6x16__scalar,
+    kern_f32_conv2d_c1_ukernel_6x16__scalar,
+    kern_f32_conv2d_bwdw_ukernel_6x16__scalar,
+};
+
+void kern_conv_init(kern_isa isa)
+{
+    table = (kern_conv_ukernels){
+        kern_f32_conv2d_ukernel_6x16__scalar,
+        kern_f32_conv2d_c1_ukernel_6x16__scalar,
+        kern_f32_conv2d_bwdw_ukernel_6x16__scalar,
+    };
+#if defined(__x86_64__)
+    if (isa == KERN_ISA_AVX2)
+        table = (kern_conv_ukernels){
+            kern_f32_conv2d_ukernel_6x16__avx2,
+            kern_f32_conv2d_c1_ukernel_6x16__avx2,
+            kern_f32_conv2d_bwdw_ukernel_6x16__avx2,
+        };
+#endif
+#if defined(__aarch64__)
+    if (isa == KERN_ISA_NEON)
+        table = (kern_conv_ukernels){
+            kern_f32_conv2d_ukernel_6x16__neon,
+            kern_f32_conv2d_c1_ukernel_6x16__neon,
+            kern_f32_conv2d_bwdw_ukernel_6x16__neon,
+        };
+#endif
+}
+
+// --- padding -------------------------------------------------------------------
+
+/* A zero-padded copy of nb planes of (h, w, cb) floats into (hp, wp, cb),
+ * the source placed at row top, column left. */
+typedef struct pad_geom {
+    size_t nb, h, w, cb, hp, wp, top, left;
+} pad_geom;
+
+static size_t pad_floats(const pad_geom *g)
+{
+    return g->nb * g->hp * g->wp * g->cb;
+}
+
+/* No padding (1x1 pad 0): the kernels read the source itself. */
+static bool pad_none(const pad_geom *g)
+{
+    return g->hp == g->h && g->wp == g->w;
+}
+
+/* Scratch floats for one padded image (0 if no copy is needed). */
+static size_t pad_scratch(const pad_geom *g)
+{
+    return pad_none(g) ? 0 : pad_floats(g);
+}
+
+static void pad_image(const pad_geom *g, float *restrict dst,
+                      const float *restrict src)
+{
+    size_t row = g->wp * g->cb, lo = g->left * g->cb, len = g->w * g->cb;
+    for (size_t b = 0; b < g->nb; b++)
+        for (size_t y = 0; y < g->hp; y++) {
+            float *d = dst + (b * g->hp + y) * row;
+            size_t i = 0;
+            if (y >= g->top && y < g->top + g->h) {
+                const float *s = src + (b * g->h + y - g->top) * len;
+                for (; i < lo; i++)
+                    d[i] = 0.0f;
+                for (; i < lo + len; i++)
+                    d[i] = s[i - lo];
+            }
+            for (; i < row; i++)
+                d[i] = 0.0f;
+        }
+}
+
+static size_t cb_of(const kern_conv_shape *s)
+{
+    return kern_conv_plain_input(s) ? 1 : 8;
+}
+
+/* Forward and backward-weights pad the input by s->pad on every side. */
+static pad_geom input_pad(const kern_conv_shape *s)
+{
+    size_t cb = cb_of(s);
+    return (pad_geom){
+        .nb = s->ic / cb, .h = s->h, .w = s->w, .cb = cb,
+        .hp = s->h + 2 * s->pad, .wp = s->w + 2 * s->pad,
+        .top = s->pad, .left = s->pad,
+    };
+}
+
+/* Backward-data: input position i = stride * a + phase reads dout at
+ * a + delta, delta = (phase + pad - k) / stride for the taps k with
+ * phase + pad - k divisible by stride. The padding covers every delta. */
+static size_t dout_pad(size_t size, size_t osize, size_t k, size_t stride,
+                       size_t pad)
+{
+    long need = 0;
+    for (size_t ph = 0; ph < stride && ph < size; ph++) {
+        long amax = (long)((size - 1 - ph) / stride);
+        for (size_t t = 0; t < k; t++) {
+            long num = (long)(ph + pad) - (long)t;
+            if (num % (long)stride != 0)
+                continue;
+            long delta = num / (long)stride;
+            need = KERN_MAX(need, -delta);
+            need = KERN_MAX(need, amax + delta - ((long)osize - 1));
+        }
+    }
+    return (size_t)need;
+}
+
+static pad_geom grad_pad(const kern_conv_shape *s)
+{
+    size_t ph = dout_pad(s->h, s->oh, s->kh, s->stride, s->pad);
+    size_t pw = dout_pad(s->w, s->ow, s->kw, s->stride, s->pad);
+    return (pad_geom){
+        .nb = s->oc / 8, .h = s->oh, .w = s->ow, .cb = 8,
+        .hp = s->oh + 2 * ph, .wp = s->ow + 2 * pw, .top = ph, .left = pw,
+    };
+}
+
+// --- scratch ---------------------------------------------------------------------
+
+static size_t bwdw_items(const kern_conv_shape *s)
+{
+    return s->ic * s->kh * s->kw;
+}
+
+size_t kern_conv_scratch_size(const kern_conv_shape *s, kern_conv_pass pass,
+                              const kern_pool *pool)
+{
+    size_t threads = kern_pool_threads(pool);
+    if (pass == KERN_CONV_FORWARD) {
+        pad_geom g = input_pad(s);
+        return threads * kern_align_up(pad_scratch(&g) * sizeof(float));
+    }
+    if (pass == KERN_CONV_BACKWARD_DATA) {
+        pad_geom g = grad_pad(s);
+        return threads * kern_align_up(pad_scratch(&g) * sizeof(float));
+    }
+    pad_geom g = input_pad(s);
+    return kern_align_up(s->n * pad_scratch(&g) * sizeof(float)) +
+           kern_align_up(s->oc * bwdw_items(s) * sizeof(float)) +
+           kern_align_up(bwdw_items(s) * sizeof(ptrdiff_t));
+}
+
+// --- one output plane through the forward microkernel ---------------------------------
+
+/* rows x cols output pixels of one 8g-channel group; row y, column x reads
+ * in + y * in_rs + x * in_ps and writes out + y * out_rs + x * out_ps. */
+typedef struct plane_job {
+    kern_conv_fwd_args k; // in, out: pixel (0, 0); the rest as for the kernel
+    kern_conv_fwd_ukernel_fn fn;
+    size_t rows, cols, in_rs, out_rs, out_ps;
+    size_t w_used; // weight floats read per input block (a phase reads a subset)
+} plane_job;
+
+/* Row by row, in balanced runs: 7 pixels as 4 + 3, not 6 + 1. */
+static void run_rows(const plane_job *j)
+{
+    kern_conv_fwd_args a = j->k;
+    ptrdiff_t off[KERN_CONV_MR];
+    size_t runs = KERN_DIV_UP(j->cols, KERN_CONV_MR);
+    for (size_t p = 0; p < KERN_CONV_MR; p++)
+        off[p] = (ptrdiff_t)(p * j->out_ps);
+    a.out_off = off;
+    for (size_t y = 0; y < j->rows; y++)
+        for (size_t i = 0; i < runs; i++) {
+            size_t x = i * j->cols / runs;
+            a.r = (i + 1) * j->cols / runs - x;
+            a.in = j->k.in + y * j->in_rs + x * j->k.in_ps;
+            a.out = j->k.out + y * j->out_rs + x * j->out_ps;
+            j->fn(&a);
+        }
+}
+
+/* Flattened: an input row is `span` pixel steps, so pixel q = y * span + x
+ * reads in + q * in_ps on every row, and a run of 6 can cross a row end;
+ * the span - cols pixels past each row end are computed and dropped. On
+ * small images (7x7: 11 runs of 6 instead of 14 of 3 or 4) that keeps
+ * the 12 accumulator chains the FMA pipes need. */
+static void run_flat(const plane_job *j, size_t span)
+{
+    kern_conv_fwd_args a = j->k;
+    ptrdiff_t off[KERN_CONV_MR];
+    size_t total = (j->rows - 1) * span + j->cols;
+    size_t runs = KERN_DIV_UP(total, KERN_CONV_MR);
+    a.out_off = off;
+    for (size_t i = 0; i < runs; i++) {
+        size_t q0 = i * total / runs;
+        a.r = (i + 1) * total / runs - q0;
+        for (size_t p = 0; p < a.r; p++) {
+            size_t y = (q0 + p) / span, x = (q0 + p) % span;
+            off[p] = x < j->cols ? (ptrdiff_t)(y * j->out_rs + x * j->out_ps)
+                                 : -1;
+        }
+        a.in = j->k.in + q0 * j->k.in_ps;
+        j->fn(&a);
+    }
+}
+
+/* Input blocks per pass over the plane. When a group's weights outgrow
+ * about an eighth of L2 (layer3, layer4: 147 and 295 KB), each pass takes
+ * 16 KB of them, which stay in L1 while every pixel run of the (small)
+ * plane uses them; the output is reloaded once per pass, a few loads per
+ * thousands of FMAs. Smaller slabs are faster in one pass (measured). */
+#define CONV_L1_WEIGHT_BYTES 16384
+#define CONV_ONE_PASS_BYTES (128 * 1024)
+
+/* Whichever needs fewer microkernel calls, one pass per input-block chunk. */
+static void run_plane(const plane_job *j)
+{
+    size_t span = j->in_rs / j->k.in_ps;
+    bool flat = false;
+    if (j->rows > 1 && j->in_rs % j->k.in_ps == 0)
+        flat = KERN_DIV_UP((j->rows - 1) * span + j->cols, KERN_CONV_MR) <
+               j->rows * KERN_DIV_UP(j->cols, KERN_CONV_MR);
+    size_t chunk = j->k.nblocks, used = j->w_used * sizeof(float);
+    if (chunk * used > CONV_ONE_PASS_BYTES)
+        chunk = KERN_MAX(1, CONV_L1_WEIGHT_BYTES / used);
+    plane_job c = *j;
+    for (size_t b = 0; b < j->k.nblocks; b += chunk) {
+        c.k.nblocks = KERN_MIN(chunk, j->k.nblocks - b);
+        c.k.in = j->k.in + b * j->k.in_bstride;
+        c.k.w = j->k.w + b * j->k.w_bstride;
+        c.k.accumulate = b > 0 || j->k.accumulate;
+        if (flat)
+            run_flat(&c, span);
+        else
+            run_rows(&c);
+    }
+}
+
+// --- forward ---------------------------------------------------------------------------
+
+typedef struct fwd_ctx {
+    const kern_conv_shape *s;
+    float *out;
+    const float *inp, *wpack;
+    char *scratch;
+    size_t split, slab;
+} fwd_ctx;
+
+static void fwd_group(const kern_conv_shape *s, float *out, const float *xp,
+                      const float *wpack, size_t g16)
+{
+    pad_geom pg = input_pad(s);
+    size_t cb = pg.cb, taps = s->kh * s->kw, gw = KERN_MIN(16, s->oc - g16);
+    ptrdiff_t in_off[KERN_CONV_MAX_TAPS];
+    size_t w_off[KERN_CONV_MAX_TAPS];
+    for (size_t t = 0; t < taps; t++) {
+        in_off[t] = (ptrdiff_t)(((t / s->kw) * pg.wp + t % s->kw) * cb);
+        w_off[t] = t * cb * gw;
+    }
+    plane_job j = {
+        .k = {
+            .in = xp, .w = wpack + g16 * s->ic * taps,
+            .out = out + g16 * s->oh * s->ow,
+            .in_off = in_off, .w_off = w_off, .ntaps = taps,
+            .nblocks = pg.nb, .in_bstride = pg.hp * pg.wp * cb,
+            .w_bstride = taps * cb * gw, .in_ps = s->stride * cb,
+            .out_bstride = s->oh * s->ow * 8, .g = gw / 8,
+        },
+        .fn = cb == 8 ? table.fwd_c8 : table.fwd_c1,
+        .rows = s->oh, .cols = s->ow,
+        .in_rs = s->stride * pg.wp * cb, .out_rs = s->ow * 8, .out_ps = 8,
+        .w_used = taps * cb * gw,
+    };
+    run_plane(&j);
+}
+
+static void fwd_task(void *vctx, size_t task, size_t thread)
+{
+    const fwd_ctx *c = vctx;
+    const kern_conv_shape *s = c->s;
+    size_t n = task / c->split, part = task % c->split;
+    size_t groups = KERN_DIV_UP(s->oc, 16);
+    pad_geom pg = input_pad(s);
+    const float *src = c->inp + n * s->ic * s->h * s->w, *xp = src;
+    if (!pad_none(&pg)) {
+        float *dst = (float *)(c->scratch + thread * c->slab);
+        pad_image(&pg, dst, src);
+        xp = dst;
+    }
+    float *out = c->out + n * s->oc * s->oh * s->ow;
+    for (size_t g = part * groups / c->split;
+         g < (part + 1) * groups / c->split; g++)
+        fwd_group(s, out, xp, c->wpack, g * 16);
+}
+
+/* Tasks per image: 1 when there are enough images for every thread. */
+static size_t image_split(const kern_conv_shape *s, size_t groups,
+                          const kern_pool *pool)
+{
+    size_t t = kern_pool_threads(pool);
+    return s->n >= t ? 1 : KERN_MIN(groups, KERN_DIV_UP(t, s->n));
+}
+
+void kern_conv_forward(const kern_conv_shape *s, float *out, const float *inp,
+                       const float *wpack, void *scratch,
+                       const kern_pool *pool)
+{
+    KERN_ASSERT(s->oc % 8 == 0 && s->kh * s->kw <= KERN_CONV_MAX_TAPS);
+    pad_geom pg = input_pad(s);
+    fwd_ctx c = {
+        .s = s, .out = out, .inp = inp, .wpack = wpack, .scratch = scratch,
+        .split = image_split(s, KERN_DIV_UP(s->oc, 16), pool),
+        .slab = kern_align_up(pad_scratch(&pg) * sizeof(float)),
+    };
+    kern_parallel_for(pool, fwd_task, &c, s->n * c.split);
+}
+
+// --- backward-data ---------------------------------------------------------------------
+
+typedef struct bwd_ctx {
+    const kern_conv_shape *s;
+    float *dinp;
+    const float *dout, *wpack;
+    char *scratch;
+    size_t split, slab;
+    bool accumulate;
+} bwd_ctx;
+
+/* Input-gradient positions stride * a + ph, for one tap axis: the taps that
+ * reach them and the dout offset (delta) of each. */
+static size_t phase_taps(size_t ph, size_t k, size_t stride, size_t pad,
+                         size_t *tap, long *delta)
+{
+    size_t n = 0;
+    for (size_t t = 0; t < k; t++) {
+        long num = (long)(ph + pad) - (long)t;
+        if (num % (long)stride == 0) {
+            tap[n] = t;
+            delta[n++] = num / (long)stride;
+        }
+    }
+    return n;
+}
+
+static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
+                      size_t g16, size_t ph, size_t pw)
+{
+    const kern_conv_shape *s = c->s;
+    pad_geom pg = grad_pad(s);
+    size_t st = s->stride, gw = KERN_MIN(16, s->ic - g16), taps = 0;
+    size_t th[8], tw[8];
+    long dh[8], dw[8];
+    size_t nh = phase_taps(ph, s->kh, st, s->pad, th, dh);
+    size_t nw = phase_taps(pw, s->kw, st, s->pad, tw, dw);
+    ptrdiff_t in_off[KERN_CONV_MAX_TAPS];
+    size_t w_off[KERN_CONV_MAX_TAPS];
+    /* taps in ascending input address: rows top to bottom */
+    for (size_t i = nh; i-- > 0;)
+        for (size_t j = nw; j-- > 0; taps++) {
+            in_off[taps] = (dh[i] * (long)pg.wp + dw[j]) * 8;
+            /* the packing stores the taps flipped */
+            w_off[taps] = ((s->kh - 1 - th[i]) * s->kw + s->kw - 1 - tw[j]) *
+                          8 * gw;
+        }
+    plane_job j = {
+        .k = {
+            .in = dp + (pg.top * pg.wp + pg.left) * 8,
+            .w = c->wpack + g16 * s->oc * s->kh * s->kw,
+            .out = dinp + g16 * s->h * s->w + (ph * s->w + pw) * 8,
+            .in_off = in_off, .w_off = w_off, .ntaps = taps,
+            .nblocks = pg.nb, .in_bstride = pg.hp * pg.wp * 8,
+            .w_bstride = s->kh * s->kw * 8 * gw, .in_ps = 8,
+            .out_bstride = s->h * s->w * 8, .g = gw / 8,
+            .accumulate = c->accumulate,
+        },
+        .fn = table.fwd_c8,
+        .rows = (s->h - ph + st - 1) / st, .cols = (s->w - pw + st - 1) / st,
+        .in_rs = pg.wp * 8, .out_rs = st * s->w * 8, .out_ps = st * 8,
+        .w_used = taps * 8 * gw,
+    };
+    run_plane(&j);
+}
+
+static void bwd_task(void *vctx, size_t task, size_t thread)
+{
+    const bwd_ctx *c = vctx;
+    const kern_conv_shape *s = c->s;
+    size_t n = task / c->split, part = task % c->split;
+    size_t groups = KERN_DIV_UP(s->ic, 16);
+    pad_geom pg = grad_pad(s);
+    const float *src = c->dout + n * s->oc * s->oh * s->ow, *dp = src;
+    if (!pad_none(&pg)) {
+        float *dst = (float *)(c->scratch + thread * c->slab);
+        pad_image(&pg, dst, src);
+        dp = dst;
+    }
+    float *dinp = c->dinp + n * s->ic * s->h * s->w;
+    for (size_t g = part * groups / c->split;
+         g < (part + 1) * groups / c->split; g++)
+        for (size_t ph = 0; ph < KERN_MIN(s->stride, s->h); ph++)
+            for (size_t pw = 0; pw < KERN_MIN(s->stride, s->w); pw++)
+                bwd_phase(c, dinp, dp, g * 16, ph, pw);
+}
+
+void kern_conv_backward_data(const kern_conv_shape *s, float *dinp,
+                             const float *dout, const float *wpack,
+                             bool accumulate, void *scratch,
+                             const kern_pool *pool)
+{
+    KERN_ASSERT(!kern_conv_plain_input(s) && s->oc % 8 == 0);
+    KERN_ASSERT(s->kh <= 8 && s->kw <= 8);
+    pad_geom pg = grad_pad(s);
+    bwd_ctx c = {
+        .s = s, .dinp = dinp, .dout = dout, .wpack = wpack,
+        .scratch = scratch, .accumulate = accumulate,
+        .split = image_split(s, KERN_DIV_UP(s->ic, 16), pool),
+        .slab = kern_align_up(pad_scratch(&pg) * sizeof(float)),
+    };
+    kern_parallel_for(pool, bwd_task, &c, s->n * c.split);
+}
+
+// --- backward-weights --------------------------------------------------------------------
+
+typedef struct bww_ctx {
+    const kern_conv_shape *s;
+    float *dweight;
+    const float *inp, *dout;
+    float *xpad, *dwb;        // (N, padded input), (OC/16, items, 16)
+    const float *x;           // xpad, or inp when there is no padding
+    const ptrdiff_t *item_off; // (items) input offset of (c, kh, kw)
+    size_t sg;                 // 16-channel groups per task
+} bww_ctx;
+
+static void bww_pad_task(void *vctx, size_t n, size_t thread)
+{
+    const bww_ctx *c = vctx;
+    pad_geom pg = input_pad(c->s);
+    pad_image(&pg, c->xpad + n * pad_floats(&pg),
+              c->inp + n * c->s->ic * c->s->h * c->s->w);
+}
+
+/* Output rows per microkernel call: enough pixels to amortise loading and
+ * storing the accumulators, few enough for dout to stay in L1. */
+static size_t bww_rows(const kern_conv_shape *s)
+{
+    return KERN_MAX(1, KERN_MIN(s->oh, 192 / s->ow));
+}
+
+/* Accumulates one 16-channel group over rows [y, y + a->rows) of image n. */
+static void bww_rows_group(const bww_ctx *c, kern_conv_bwdw_args *a, size_t n,
+                           size_t y, size_t g16)
+{
+    const kern_conv_shape *s = c->s;
+    size_t items = bwdw_items(s), gw = KERN_MIN(16, s->oc - g16);
+    float *dwb = c->dwb + g16 * items;
+    a->g = gw / 8;
+    a->dout = c->dout + (n * s->oc + g16) * s->oh * s->ow + y * s->ow * 8;
+    for (size_t i = 0; i < items; i += KERN_CONV_MR) {
+        a->b = KERN_MIN(KERN_CONV_MR, items - i);
+        a->in_off = c->item_off + i;
+        a->dw = dwb + i * gw;
+        table.bwdw(a);
+    }
+}
+
+/* A task: sg consecutive 16-channel groups, so each chunk of input rows is
+ * read from memory once and reused from L2 by every group of the task. */
+static void bww_task(void *vctx, size_t task, size_t thread)
+{
+    const bww_ctx *c = vctx;
+    const kern_conv_shape *s = c->s;
+    pad_geom pg = input_pad(s);
+    size_t items = bwdw_items(s), chunk = bww_rows(s);
+    size_t c0 = task * c->sg * 16, c1 = KERN_MIN(s->oc, c0 + c->sg * 16);
+    for (size_t i = c0 * items; i < c1 * items; i++)
+        c->dwb[i] = 0.0f;
+    kern_conv_bwdw_args a = {
+        .dout_bstride = s->oh * s->ow * 8, .ow = s->ow,
+        .in_rs = s->stride * pg.wp * pg.cb, .in_ps = s->stride * pg.cb,
+    };
+    for (size_t n = 0; n < s->n; n++)
+        for (size_t y = 0; y < s->oh; y += chunk) {
+            a.rows = KERN_MIN(chunk, s->oh - y);
+            a.in = c->x + n * pad_floats(&pg) + y * a.in_rs;
+            for (size_t g16 = c0; g16 < c1; g16 += 16)
+                bww_rows_group(c, &a, n, y, g16);
+        }
+    /* item (ic, kh, kw) of channel g16 + j goes to dweight[g16 + j][item] */
+    for (size_t g16 = c0; g16 < c1; g16 += 16) {
+        size_t gw = KERN_MIN(16, s->oc - g16);
+        const float *dwb = c->dwb + g16 * items;
+        for (size_t j = 0; j < gw; j++)
+            for (size_t i = 0; i < items; i++)
+                c->dweight[(g16 + j) * items + i] += dwb[i * gw + j];
+    }
+}
+
+void kern_conv_backward_weights(const kern_conv_shape *s, float *dweight,
+                                const float *inp, const float *dout,
+                                void *scratch, const kern_pool *pool)
+{
+    KERN_ASSERT(s->oc % 8 == 0);
+    pad_geom pg = input_pad(s);
+    size_t items = bwdw_items(s), taps = s->kh * s->kw;
+    char *p = scratch;
+    bww_ctx c = {.s = s, .dweight = dweight, .inp = inp, .dout = dout};
+    c.xpad = (float *)p;
+    c.x = pad_none(&pg) ? inp : c.xpad;
+    p += kern_align_up(s->n * pad_scratch(&pg) * sizeof(float));
+    c.dwb = (float *)p;
+    p += kern_align_up(s->oc * items * sizeof(float));
+    ptrdiff_t *off = (ptrdiff_t *)p;
+    for (size_t i = 0; i < items; i++) {
+        size_t ch = i / taps, t = i % taps;
+        size_t kh = t / s->kw, kw = t % s->kw;
+        off[i] = (ptrdiff_t)((ch / pg.cb) * pg.hp * pg.wp * pg.cb + ch % pg.cb +
+                             (kh * pg.wp + kw) * pg.cb);
+    }
+    c.item_off = off;
+    if (!pad_none(&pg))
+        kern_parallel_for(pool, bww_pad_task, &c, s->n);
+    /* up to 4 groups per task while every thread still gets two tasks;
+     * a channel's reduction order does not depend on the grouping */
+    size_t groups = KERN_DIV_UP(s->oc, 16);
+    c.sg = KERN_MAX(1, KERN_MIN(4, groups / (2 * kern_pool_threads(pool))));
+    kern_parallel_for(pool, bww_task, &c, KERN_DIV_UP(groups, c.sg));
+}

@@ -1,0 +1,84 @@
+/*
+ * kernels/conv/conv-internal.h: the convolution microkernel contract, shared
+ * by the portable drivers (conv-driver.c) and the per-ISA microkernels.
+ *
+ * Forward microkernel ("fwd"): r (1..6) output pixels x g (1..2) blocks of 8
+ * output channels, held in registers for the whole reduction over nblocks
+ * input blocks x ntaps taps x cb channels per block (cb = 8 for NCHW8c
+ * input: the c8 kernel; cb = 1 for plain planes: the c1 kernel). Pixel p's
+ * input value for block b, tap t, channel c is
+ *     in[b * in_bstride + in_off[t] + p * in_ps + c],
+ * its weights (8 g lanes) are
+ *     w[b * w_bstride + w_off[t] + c * 8g + lane],
+ * and its output (block k, lane l) is out[out_off[p] + k * out_bstride + l],
+ * overwritten, or added to when accumulate; a pixel with out_off[p] < 0 is
+ * computed and dropped (the driver runs a tile across the end of a row, so
+ * tiles stay 6 pixels wide on small images). The input is zero-padded by the
+ * driver, so the kernel has no edge cases besides r and g. Backward-data
+ * runs through the same kernel (dout as input, the transposed packing as
+ * weights, one call per stride phase).
+ *
+ * Backward-weights microkernel ("bwdw"): b (1..6) input values (items:
+ * channel x tap) x g (1..2) blocks of 8 output channels, reduced over
+ * rows x ow output pixels:
+ *     dw[i * 8g + k * 8 + l] += sum_{y, x} in[y * in_rs + x * in_ps + in_off[i]]
+ *                                * dout[y * ow * 8 + x * 8 + k * dout_bstride + l]
+ */
+#ifndef RESIN_KERNELS_CONV_INTERNAL_H
+#define RESIN_KERNELS_CONV_INTERNAL_H
+
+#include <stddef.h>
+
+#include "kernels/conv.h"
+
+#define KERN_CONV_MR 6  /* pixels (fwd) or items (bwdw) per microkernel call */
+#define KERN_CONV_MAX_TAPS 64
+
+typedef struct kern_conv_fwd_args {
+    const float *in;         // padded input at pixel 0, block 0
+    const float *w;          // packed weights of this group, block 0
+    float *out;              // output pixel 0, output block 0
+    const ptrdiff_t *in_off; // (ntaps) floats from in
+    const size_t *w_off;     // (ntaps) floats from w
+    size_t ntaps, nblocks;
+    size_t in_bstride, w_bstride;
+    const ptrdiff_t *out_off; // (r) floats from out, < 0: drop the pixel
+    size_t in_ps, out_bstride;
+    size_t r, g;
+    bool accumulate;
+} kern_conv_fwd_args;
+
+typedef struct kern_conv_bwdw_args {
+    const float *dout;       // (rows, ow, 8) per block, block 0
+    const float *in;         // padded input at output pixel (0, 0)
+    const ptrdiff_t *in_off; // (b) floats from in
+    float *dw;               // (b, 8g) accumulators
+    size_t dout_bstride;
+    size_t rows, ow, in_rs, in_ps;
+    size_t b, g;
+} kern_conv_bwdw_args;
+
+typedef void (*kern_conv_fwd_ukernel_fn)(const kern_conv_fwd_args *a);
+typedef void (*kern_conv_bwdw_ukernel_fn)(const kern_conv_bwdw_args *a);
+
+typedef struct kern_conv_ukernels {
+    kern_conv_fwd_ukernel_fn fwd_c8; // cb = 8
+    kern_conv_fwd_ukernel_fn fwd_c1; // cb = 1
+    kern_conv_bwdw_ukernel_fn bwdw;
+} kern_conv_ukernels;
+
+void kern_f32_conv2d_ukernel_6x16__scalar(const kern_conv_fwd_args *a);
+void kern_f32_conv2d_c1_ukernel_6x16__scalar(const kern_conv_fwd_args *a);
+void kern_f32_conv2d_bwdw_ukernel_6x16__scalar(const kern_conv_bwdw_args *a);
+#if defined(__x86_64__)
+void kern_f32_conv2d_ukernel_6x16__avx2(const kern_conv_fwd_args *a);
+void kern_f32_conv2d_c1_ukernel_6x16__avx2(const kern_conv_fwd_args *a);
+void kern_f32_conv2d_bwdw_ukernel_6x16__avx2(const kern_conv_bwdw_args *a);
+#endif
+#if defined(__aarch64__)
+void kern_f32_conv2d_ukernel_6x16__neon(const kern_conv_fwd_args *a);
+void kern_f32_conv2d_c1_ukernel_6x16__neon(const kern_conv_fwd_args *a);
+void kern_f32_conv2d_bwdw_ukernel_6x16__neon(const kern_conv_bwdw_args *a);
+#endif
+
+#endif /* RESIN_KERNELS_CONV_INTERNAL_H */

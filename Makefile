@@ -82,11 +82,11 @@ BENCH_LIBS := $(if $(HAVE_OPENBLAS),$(shell $(PKG_CONFIG) --libs openblas)) \
               $(if $(HAVE_DNNL),-ldnnl)
 
 # --- rules ---------------------------------------------------------------------
-.PHONY: all lib programs benches tests check check-native check-asan \
+.PHONY: deps-cross all lib programs benches tests check check-native check-asan \
         check-aarch64 freestanding bench demo deps clean data-pets weights
 
 ifeq ($(VARIANT),release)
-all: $(if $(CROSS),,deps) lib programs $(if $(CROSS),,benches)
+all: $(if $(CROSS),deps-cross,deps) lib programs $(if $(CROSS),,benches)
 else
 all: lib
 endif
@@ -200,6 +200,8 @@ demo: all
 DEPS_GROUPS ?= build
 deps:
 	@scripts/deps $(DEPS_GROUPS)
+deps-cross:
+	@scripts/deps build cross crosshost
 
 data-pets:
 	scripts/fetch-pets

@@ -1,22 +1,26 @@
 /*
- * nn/conv.c: convolution forward / backward-data / backward-weights for the
- * model's shapes. Activations NCHW8c, the stem's input NCHW with 3 channels,
- * weights OIHW. No bias.
+ * nn/conv.c: the model's convolutions. Activations NCHW8c, the stem's input
+ * NCHW with 3 channels, weights OIHW in the parameter arena.
  *
- * Until kernels/conv.h lands these are plain loops parallelised over the
- * pool (one task per image and output-channel block, or per channel block
- * for the weight gradient), accumulating in double: long sequential float
- * sums were measurably noisier than PyTorch's blocked ones on the
- * ill-conditioned test problem. They are the model's stand-in, checked end
- * to end against PyTorch by tests/nn/test-step.c.
+ * Production path: kernels/conv.h. Forward and backward-data read packed
+ * weights: each call packs its layer's weights into the front of the shared
+ * scratch and hands the rest to the kernel as its scratch. Packing per call
+ * (not once per optimizer step into a persistent copy) keeps 2 x 85 MB of
+ * packed copies out of the plan; it costs one pass over the weights per
+ * call, noise next to the convolution itself.
+ *
+ * Reference path (kern_init(KERN_ISA_REF)): plain loops accumulating in
+ * double, parallel over the pool. The end-to-end fixture test
+ * (tests/nn/test-step.c) holds this path to PyTorch float64 at tight
+ * tolerances: the batch-8 48x48 problem amplifies float32 rounding of the
+ * convolutions into percent-level gradient differences (torch's own float32
+ * run shows the same), so only a double-accumulating convolution can prove
+ * the model's semantics exactly; the float32 kernels are held to looser
+ * bounds on the same fixture.
  */
+#include "kernels/conv.h"
+#include "kernels/dispatch.h"
 #include "nn/ops.h"
-
-size_t nn_conv_scratch_bytes(const nn_model *m, size_t threads)
-{
-    (void)m, (void)threads;
-    return 0;
-}
 
 // --- indexing ---------------------------------------------------------------------
 
@@ -83,7 +87,7 @@ static void fwd_task(void *vctx, size_t task, size_t thread)
     }
 }
 
-void nn_conv_forward(const nn_conv *c, size_t n, float *y, const float *x,
+static void ref_forward(const nn_conv *c, size_t n, float *y, const float *x,
                      const float *w, void *scratch, const kern_pool *pool)
 {
     conv_ctx t = {c, n, y, x, w, NULL, NULL, NULL, false};
@@ -127,7 +131,7 @@ static void bwd_data_task(void *vctx, size_t task, size_t thread)
     }
 }
 
-void nn_conv_backward_data(const nn_conv *c, size_t n, float *dx,
+static void ref_backward_data(const nn_conv *c, size_t n, float *dx,
                            const float *dy, const float *w, bool accumulate,
                            void *scratch, const kern_pool *pool)
 {
@@ -173,10 +177,93 @@ static void bwd_weights_task(void *vctx, size_t task, size_t thread)
     }
 }
 
-void nn_conv_backward_weights(const nn_conv *c, size_t n, float *dw,
+static void ref_backward_weights(const nn_conv *c, size_t n, float *dw,
                               const float *dy, const float *x, void *scratch,
                               const kern_pool *pool)
 {
     conv_ctx t = {c, n, NULL, x, NULL, dy, NULL, dw, false};
     kern_parallel_for(pool, bwd_weights_task, &t, c->oc / 8);
+}
+
+// --- the kernels ---------------------------------------------------------------
+
+static kern_conv_shape shape_of(const nn_conv *c, size_t n)
+{
+    return kern_conv_shape_make(n, c->ic, c->oc, c->ih, c->iw, c->k,
+                                c->stride, c->pad);
+}
+
+/* Largest packed + kernel scratch over every convolution and pass. */
+static size_t conv_need(const nn_conv *c, size_t n, const kern_pool *pool)
+{
+    kern_conv_shape s = shape_of(c, n);
+    size_t need = kern_conv_scratch_size(&s, KERN_CONV_BACKWARD_WEIGHTS, pool);
+    static const kern_conv_pass packed[2] = {KERN_CONV_FORWARD,
+                                             KERN_CONV_BACKWARD_DATA};
+    for (int i = 0; i < 2; i++) {
+        if (packed[i] == KERN_CONV_BACKWARD_DATA && kern_conv_plain_input(&s))
+            continue;
+        size_t b = kern_align_up(kern_conv_packed_size(&s, packed[i])) +
+                   kern_conv_scratch_size(&s, packed[i], pool);
+        need = KERN_MAX(need, b);
+    }
+    return need;
+}
+
+size_t nn_conv_scratch_bytes(const nn_model *m, size_t threads)
+{
+    kern_pool fake = {NULL, threads ? threads : 1, NULL};
+    size_t n = m->batch, need = conv_need(&m->stem, n, &fake);
+    for (size_t k = 0; k < NN_BLOCKS; k++) {
+        const nn_block *b = &m->blocks[k];
+        need = KERN_MAX(need, conv_need(&b->conv1, n, &fake));
+        need = KERN_MAX(need, conv_need(&b->conv2, n, &fake));
+        if (b->has_down)
+            need = KERN_MAX(need, conv_need(&b->down, n, &fake));
+    }
+    return need;
+}
+
+void nn_conv_forward(const nn_conv *c, size_t n, float *y, const float *x,
+                     const float *w, void *scratch, const kern_pool *pool)
+{
+    if (kern_isa_active() == KERN_ISA_REF) {
+        ref_forward(c, n, y, x, w, scratch, pool);
+        return;
+    }
+    kern_conv_shape s = shape_of(c, n);
+    float *packed = scratch;
+    size_t pb = kern_align_up(kern_conv_packed_size(&s, KERN_CONV_FORWARD));
+    kern_conv_pack_weights(&s, KERN_CONV_FORWARD, packed, w);
+    kern_conv_forward(&s, y, x, packed, (char *)scratch + pb, pool);
+}
+
+void nn_conv_backward_data(const nn_conv *c, size_t n, float *dx,
+                           const float *dy, const float *w, bool accumulate,
+                           void *scratch, const kern_pool *pool)
+{
+    if (kern_isa_active() == KERN_ISA_REF) {
+        ref_backward_data(c, n, dx, dy, w, accumulate, scratch, pool);
+        return;
+    }
+    kern_conv_shape s = shape_of(c, n);
+    KERN_ASSERT(!kern_conv_plain_input(&s)); /* never into the image */
+    float *packed = scratch;
+    size_t pb =
+        kern_align_up(kern_conv_packed_size(&s, KERN_CONV_BACKWARD_DATA));
+    kern_conv_pack_weights(&s, KERN_CONV_BACKWARD_DATA, packed, w);
+    kern_conv_backward_data(&s, dx, dy, packed, accumulate,
+                            (char *)scratch + pb, pool);
+}
+
+void nn_conv_backward_weights(const nn_conv *c, size_t n, float *dw,
+                              const float *dy, const float *x, void *scratch,
+                              const kern_pool *pool)
+{
+    if (kern_isa_active() == KERN_ISA_REF) {
+        ref_backward_weights(c, n, dw, dy, x, scratch, pool);
+        return;
+    }
+    kern_conv_shape s = shape_of(c, n);
+    kern_conv_backward_weights(&s, dw, x, dy, scratch, pool);
 }

@@ -31,6 +31,12 @@
 #define S 48
 #define NC 37
 
+/* Tight tolerances for the double-accumulating reference convolution
+ * (KERN_ISA_REF), loose ones for the float32 kernels (see nn/conv.c): the
+ * fixture amplifies float32 rounding into percent-level gradient changes
+ * and Adam's sign-like first steps turn those into parameter flips. */
+static bool loose;
+
 typedef struct worst {
     const char *what;
     double ratio;
@@ -120,10 +126,11 @@ static void compare_grads(const nn_model *m, const fx_file *f, int step)
         if (strcmp(r->kind, "gradnorm") == 0) {
             seen_tensors++;
             check(&wn, r->name, -1, rms * sqrt((double)n), r,
-                  5e-3 * r->value + 1e-12);
+                  (loose ? 2e-2 : 5e-3) * r->value + 1e-12);
         } else if (strcmp(r->kind, "grad") == 0) {
             check_noise(&wg, r->name, r->index, g[r->index], r,
-                        2e-3 * fabs(r->value) + 2e-2 * rms + 1e-12,
+                        2e-3 * fabs(r->value) +
+                            (loose ? 1e-1 : 2e-2) * rms + 1e-12,
                         tensor_noise(f, r->name));
         }
     }
@@ -134,7 +141,7 @@ static void compare_grads(const nn_model *m, const fx_file *f, int step)
                  "step %d: fixture has %zu trainable tensors, model %zu", step,
                  seen_tensors, trainable_tensors);
     report(&wn, 1.0, 0.0);
-    report(&wg, 1.0, 0.0);
+    report(&wg, loose ? 5.0 : 1.0, loose ? 0.02 : 0.0);
 }
 
 static void compare_logits(const float *got, const fx_file *f,
@@ -190,11 +197,13 @@ static void run_steps(nn_model *m, const fx_file *f, const float *x,
         const fx_rec *rl = fx_find(f, "loss", "step", step);
         cr_assert_not_null(rl);
         cr_assert(fabs(loss - rl->value) <=
-                      1e-4 * fabs(rl->value) + 4 * rl->f32dist,
+                      (loose ? 1e-2 : 1e-4) * fabs(rl->value) +
+                          4 * rl->f32dist,
                   "step %d loss %.9g, torch %.9g", step, loss, rl->value);
         char name[16];
         snprintf(name, sizeof name, "step%d", step);
-        compare_logits(m->logits, f, "logit", name, 1e-3, 1e-3, B * NC);
+        compare_logits(m->logits, f, "logit", name, 1e-3,
+                       loose && step ? 5e-2 : 1e-3, B * NC);
         nn_backward(m, NULL);
         compare_grads(m, f, step);
         frozen_grads_untouched(m);
@@ -217,7 +226,7 @@ static void run_steps(nn_model *m, const fx_file *f, const float *x,
             cr_assert(k >= 0, "unknown statistic %s", r->name);
             check(&ws, r->name, r->index,
                   m->param[m->stats[k].offset + r->index], r,
-                  1e-5 + 1e-4 * fabs(r->value));
+                  (loose ? 1e-3 : 1e-5) + (loose ? 1e-3 : 1e-4) * fabs(r->value));
         } else if (strcmp(r->kind, "stat") == 0) {
             cr_assert_eq((long)r->value, (long)m->bn_batches, "%s", r->name);
         }
@@ -226,12 +235,12 @@ static void run_steps(nn_model *m, const fx_file *f, const float *x,
     report(&wp, 100.0, 0.01);
 }
 
-Test(nn_step, matches_pytorch, .timeout = 600)
+static void run_fixture(kern_isa isa)
 {
-#ifdef __aarch64__
-    cr_skip_test("full ResNet-34 training steps are too slow under qemu; "
-                 "the native and sanitizer runs cover them");
-#endif
+    kern_init(isa);
+    loose = kern_isa_active() != KERN_ISA_REF;
+    cr_log_info("ISA %s (%s tolerances)", kern_isa_name(kern_isa_active()),
+                loose ? "float32" : "reference");
     fx_file f;
     cr_assert(fx_load(&f, FX_PATH), "cannot read %s (run from the repo root)",
               FX_PATH);
@@ -251,14 +260,30 @@ Test(nn_step, matches_pytorch, .timeout = 600)
     tu_poison_nan(probs, B * NC);
     tu_poison_nan(losses, B);
     nn_forward_eval(&m, x, labels, B, logits, losses, probs, NULL);
-    compare_logits(logits, &f, "eval_logit", "eval", 1e-3, 1e-3, B * NC);
-    compare_logits(probs, &f, "eval_prob", "eval", 1e-3, 1e-6, B * NC);
-    compare_logits(losses, &f, "eval_loss", "eval", 1e-3, 1e-5, B);
+    compare_logits(logits, &f, "eval_logit", "eval", 1e-3, loose ? 5e-2 : 1e-3,
+                   B * NC);
+    compare_logits(probs, &f, "eval_prob", "eval", loose ? 5e-2 : 1e-3,
+                   loose ? 1e-3 : 1e-6, B * NC);
+    compare_logits(losses, &f, "eval_loss", "eval", loose ? 1e-2 : 1e-3, 1e-5,
+                   B);
     cr_assert_eq(m.bn_batches, 3, "eval must not count batches");
 
     tu_free(x);
     fx_free(&a);
     free(f.r);
+}
+
+/* The reference path against the tight bounds, then the fastest ISA
+ * against the float32 bounds (the scalar ISA runs the same float32 kernels'
+ * portable versions; it is left to the kernel tests to save time). */
+Test(nn_step, matches_pytorch, .timeout = 900)
+{
+#ifdef __aarch64__
+    cr_skip_test("full ResNet-34 training steps are too slow under qemu; "
+                 "the native and sanitizer runs cover them");
+#endif
+    run_fixture(KERN_ISA_REF);
+    run_fixture(KERN_ISA_BEST);
 }
 
 /* The per-layer dropout seeds the fixture generator reproduces: distinct per

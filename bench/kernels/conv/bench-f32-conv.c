@@ -25,7 +25,6 @@
  * spin on the cores while resin is being timed.
  */
 #include <dlfcn.h>
-#include <immintrin.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/support/bench.h"
 #include "harness/pool.h"
 #include "kernels/conv.h"
 #include "kernels/dispatch.h"
@@ -40,74 +40,6 @@
 #ifdef RESIN_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.h>
 #endif
-
-// --- timing (local; bench/support will replace it) ----------------------------------
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-typedef void (*run_fn)(void *ctx);
-
-/* One warm-up call, then at least 5 and until 0.4 s (at most 40): median. */
-static double time_median(run_fn fn, void *ctx)
-{
-    double t[40];
-    size_t n = 0;
-    fn(ctx);
-    double start = now();
-    while (n < 40 && (n < 5 || now() - start < 0.4)) {
-        double t0 = now();
-        fn(ctx);
-        t[n++] = now() - t0;
-    }
-    qsort(t, n, sizeof t[0], cmp_double);
-    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
-
-// --- FMA peak probe ----------------------------------------------------------------
-
-__attribute__((target("avx2,fma"))) static float fma_chains(size_t iters)
-{
-    __m256 v[12], m = _mm256_set1_ps(0.999999f), a = _mm256_set1_ps(1e-7f);
-    for (int i = 0; i < 12; i++)
-        v[i] = _mm256_set1_ps((float)i);
-    for (size_t k = 0; k < iters; k++)
-        for (int i = 0; i < 12; i++)
-            v[i] = _mm256_fmadd_ps(v[i], m, a);
-    __m256 s = v[0];
-    for (int i = 1; i < 12; i++)
-        s = _mm256_add_ps(s, v[i]);
-    return _mm256_cvtss_f32(s);
-}
-
-static volatile float fma_sink;
-static void peak_task(void *ctx, size_t task, size_t thread)
-{
-    fma_sink += fma_chains(*(size_t *)ctx);
-}
-
-static double peak_gflops(kern_pool *pool)
-{
-    size_t iters = 2000000, threads = kern_pool_threads(pool), best = 0;
-    double best_t = 1e9;
-    (void)best;
-    for (int rep = 0; rep < 5; rep++) {
-        double t0 = now();
-        kern_parallel_for(pool, peak_task, &iters, threads);
-        best_t = fmin(best_t, now() - t0);
-    }
-    return threads * iters * 12 * 16.0 / best_t / 1e9;
-}
 
 // --- shapes and passes ---------------------------------------------------------------
 
@@ -162,7 +94,7 @@ typedef struct resin_run {
     void *scratch;
 } resin_run;
 
-static void resin_call(void *vctx)
+static void resin_call(void *vctx, size_t rep)
 {
     resin_run *r = vctx;
     if (r->pass == KERN_CONV_FORWARD)
@@ -191,7 +123,7 @@ static double time_resin(const kern_conv_shape *s, kern_conv_pass pass,
     if (pass != KERN_CONV_BACKWARD_WEIGHTS)
         kern_conv_pack_weights(s, pass, r.wpack, r.w);
     r.scratch = xalloc(kern_conv_scratch_size(s, pass, pool));
-    double t = time_median(resin_call, &r);
+    double t = bench_time_median(resin_call, &r, 5, 40, 0.4);
     free(r.inp), free(r.dinp), free(r.out), free(r.dout), free(r.w);
     free(r.dw), free(r.wpack), free(r.scratch);
     return t;
@@ -223,7 +155,7 @@ typedef struct dnnl_run {
     dnnl_memory_t mem[3];
 } dnnl_run;
 
-static void dnnl_call(void *vctx)
+static void dnnl_call(void *vctx, size_t rep)
 {
     dnnl_run *r = vctx;
     DN(dnnl_primitive_execute(r->prim, r->stream, 3, r->args));
@@ -304,7 +236,7 @@ static double time_dnnl(const kern_conv_shape *s, kern_conv_pass pass,
         r.args[2] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_DST, r.mem[2]};
     }
     DN(dnnl_primitive_create(&r.prim, pd));
-    double t = time_median(dnnl_call, &r);
+    double t = bench_time_median(dnnl_call, &r, 5, 40, 0.4);
     dnnl_primitive_destroy(r.prim);
     for (int i = 0; i < 3; i++)
         dnnl_memory_destroy(r.mem[i]);
@@ -364,7 +296,7 @@ static void setup(size_t max_threads)
             if (!pools[t])
                 exit(1);
         }
-        peaks[t] = __builtin_cpu_supports("avx2") ? peak_gflops(pools[t]) : 0;
+        peaks[t] = bench_fma_peak_gflops(t);
     }
 }
 

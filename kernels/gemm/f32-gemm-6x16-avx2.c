@@ -6,9 +6,12 @@
  * one for the broadcast of A: 15 of the 16 ymm registers. Each step of k is
  * 2 loads of B, 6 broadcasts of A and 12 FMAs, so the two FMA pipes stay
  * busy while the loads fit in the load ports (the shape BLIS's Haswell sgemm
- * kernel and XNNPACK's f32-gemm-6x16-fma3-broadcast use).
- * Edge tiles: row pointers past mr are clamped to row mr - 1 (computed, not
- * stored); a column tail is stored in halves 8, 4, 2, 1.
+ * kernel and XNNPACK's f32-gemm-6x16-fma3-broadcast use). A and B are both
+ * packed, k-major, so each step reads 24 contiguous bytes of A and 64 of B:
+ * two sequential streams the hardware prefetchers follow, plus a software
+ * prefetch of A (from L2) a few steps ahead.
+ * Edge tiles: rows past mr are computed (the driver zeroes them), not
+ * stored; a column tail is stored in halves 8, 4, 2, 1.
  */
 #include <immintrin.h>
 
@@ -68,28 +71,28 @@ static inline void store_row(float *c, size_t nr, __m256 vlo, __m256 vhi,
     do {                                                                      \
         const __m256 vb01234567 = _mm256_loadu_ps(b + (p) * 16);              \
         const __m256 vb89ABCDEF = _mm256_loadu_ps(b + (p) * 16 + 8);          \
-        __m256 va = _mm256_broadcast_ss(a0 + (p));                            \
+        __m256 va = _mm256_broadcast_ss(a + (p) * 6);                         \
         vacc0x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc0x01234567);     \
         vacc0x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc0x89ABCDEF);     \
-        va = _mm256_broadcast_ss(a1 + (p));                                   \
+        va = _mm256_broadcast_ss(a + (p) * 6 + 1);                           \
         vacc1x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc1x01234567);     \
         vacc1x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc1x89ABCDEF);     \
-        va = _mm256_broadcast_ss(a2 + (p));                                   \
+        va = _mm256_broadcast_ss(a + (p) * 6 + 2);                           \
         vacc2x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc2x01234567);     \
         vacc2x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc2x89ABCDEF);     \
-        va = _mm256_broadcast_ss(a3 + (p));                                   \
+        va = _mm256_broadcast_ss(a + (p) * 6 + 3);                           \
         vacc3x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc3x01234567);     \
         vacc3x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc3x89ABCDEF);     \
-        va = _mm256_broadcast_ss(a4 + (p));                                   \
+        va = _mm256_broadcast_ss(a + (p) * 6 + 4);                           \
         vacc4x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc4x01234567);     \
         vacc4x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc4x89ABCDEF);     \
-        va = _mm256_broadcast_ss(a5 + (p));                                   \
+        va = _mm256_broadcast_ss(a + (p) * 6 + 5);                           \
         vacc5x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc5x01234567);     \
         vacc5x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc5x89ABCDEF);     \
     } while (0)
 
 void kern_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t kc,
-                                      const float *restrict a, size_t a_stride,
+                                      const float *restrict a,
                                       const float *restrict b,
                                       float *restrict c, size_t ldc,
                                       float alpha, float beta)
@@ -97,13 +100,6 @@ void kern_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t kc,
     KERN_ASSERT(mr >= 1 && mr <= 6);
     KERN_ASSERT(nr >= 1 && nr <= 16);
     KERN_ASSERT(kc >= 1);
-
-    const float *a0 = a;
-    const float *a1 = mr > 1 ? a0 + a_stride : a0;
-    const float *a2 = mr > 2 ? a1 + a_stride : a1;
-    const float *a3 = mr > 3 ? a2 + a_stride : a2;
-    const float *a4 = mr > 4 ? a3 + a_stride : a3;
-    const float *a5 = mr > 5 ? a4 + a_stride : a4;
 
     /* Fetch the C tile now so that its misses overlap the k loop instead of
      * stalling the stores at the end (BLIS's Haswell kernel does the same). */
@@ -126,19 +122,21 @@ void kern_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t kc,
     __m256 vacc5x01234567 = _mm256_setzero_ps();
     __m256 vacc5x89ABCDEF = _mm256_setzero_ps();
 
-    /* k unrolled by 2: the offsets become immediates and the six row
-     * pointers advance once per two steps. (By 4, gcc 12 runs out of the 16
-     * ymm registers and spills accumulators inside the loop.) */
+    /* k unrolled by 2: the offsets become immediates and the pointers
+     * advance once per two steps (by 4, gcc 12 runs out of the 16 ymm
+     * registers and spills accumulators inside the loop). A, streaming from
+     * L2, is prefetched a line (10 steps) ahead every other iteration. */
     size_t k = kc;
     for (; k >= 2; k -= 2) {
+        _mm_prefetch((const char *)(a + 64), _MM_HINT_T0);
         STEP(0);
         STEP(1);
-        a0 += 2, a1 += 2, a2 += 2, a3 += 2, a4 += 2, a5 += 2;
+        a += 12;
         b += 32;
     }
     for (; k != 0; k--) {
         STEP(0);
-        a0 += 1, a1 += 1, a2 += 1, a3 += 1, a4 += 1, a5 += 1;
+        a += 6;
         b += 16;
     }
 #undef STEP

@@ -7,16 +7,15 @@
  *   for jc in N step NC:             B panel (KC x NC) packed -> L3
  *     for pc in K step KC:           pack op(B)[pc:, jc:] into NR-column panels
  *       for ic in M step MC:         A block (MC x KC) -> L2
- *         [pack op(A)[ic:, pc:] into MR-row panels, or use A in place]
+ *         pack op(A)[ic:, pc:] into MR-row panels (kc, MR)
  *         for jr in NC step NR:      one KC x NR panel of B stays in L1
  *           for ir in MC step MR:    microkernel on an MR x NR tile of C
  *
- * The microkernel reads A through MR row pointers with a row stride, so a
- * block of A stored row-major is already in the order it wants: it is used in
- * place when N is small (512 x 49 x 4608: the copy would cost as much as a
- * fifth of the multiply) and copied to the workspace otherwise (see
- * copy_a). A stored transposed is always packed: in place, every step of k
- * would touch a new page.
+ * Both operands are packed k-major (BLIS's layout): the microkernel streams
+ * one contiguous (kc, MR) micro-panel of A from L2 and one (kc, NR) panel of
+ * B from L1, each with unit stride, so one hardware prefetch stream per
+ * operand keeps up (read in place through MR row pointers, A needed MR
+ * streams, and rows a power-of-two lda apart shared one L1 set).
  *
  * Threads: C is cut into a grid of tm x tn blocks, one task per thread, each
  * running the loops above on its own slice of the workspace, with no
@@ -32,15 +31,15 @@
 
 static const kern_f32_gemm_config configs[] = {
 #define KERN_F32_GEMM_UKERNEL(isa, fn, mr, nr, mc, kc, nc, packbn, packbt, \
-                              packat) \
-    {fn, mr, nr, mc, kc, nc, packbn, packbt, packat},
+                              packan, packat) \
+    {fn, mr, nr, mc, kc, nc, packbn, packbt, packan, packat},
 #include "kernels/gemm/f32-gemm.inc"
 #undef KERN_F32_GEMM_UKERNEL
 };
 
 static const kern_isa config_isas[] = {
 #define KERN_F32_GEMM_UKERNEL(isa, fn, mr, nr, mc, kc, nc, packbn, packbt, \
-                              packat) \
+                              packan, packat) \
     isa,
 #include "kernels/gemm/f32-gemm.inc"
 #undef KERN_F32_GEMM_UKERNEL
@@ -48,7 +47,7 @@ static const kern_isa config_isas[] = {
 
 #define NCONFIGS (sizeof configs / sizeof configs[0])
 
-static const kern_f32_gemm_config ref_config = {0, 1, 1, 1, 1, 1, 0, 0, 0};
+static const kern_f32_gemm_config ref_config = {0, 1, 1, 1, 1, 1, 0, 0, 0, 0};
 static const kern_f32_gemm_config *active = &ref_config;
 
 void kern_gemm_init(kern_isa isa)
@@ -159,35 +158,37 @@ static void pack_b(size_t nr_tile, kern_trans tb, const float *b, size_t ldb,
     }
 }
 
-/* op(A)[0:mc, 0:kc] for A stored transposed (K, M) -> MR-row panels, each
- * (MR, kc) row-major (the microkernel's a_stride = kc). a points at
- * op(A)[0][0]. Rows past mc are left unwritten: the microkernel never reads
- * rows past mr. */
-static inline void pack_at_tile(size_t mr_tile, const float *a, size_t lda,
-                                size_t mc, size_t kc, float *restrict dst)
+/* op(A)[0:mc, 0:kc] -> MR-row panels, each (kc, MR): column p of the panel
+ * at dst[p * MR]. a points at op(A)[0][0]; element (i, p) of op(A) is at
+ * a[i * rs + p * cs] (rs = lda, cs = 1 for A stored row-major, the other way
+ * round when stored transposed). Rows past mc are zeroed: the microkernel
+ * computes on them (never storing), and zeros keep that finite. */
+static inline void pack_a_tile(size_t mr_tile, const float *a, size_t rs,
+                               size_t cs, size_t mc, size_t kc,
+                               float *restrict dst)
 {
     for (size_t i = 0; i < mc; i += mr_tile, dst += mr_tile * kc) {
         size_t mr = KERN_MIN(mr_tile, mc - i);
-        if (mr == mr_tile) {
-            for (size_t p = 0; p < kc; p++)
-                for (size_t r = 0; r < mr_tile; r++)
-                    dst[r * kc + p] = a[p * lda + i + r];
-        } else {
-            for (size_t p = 0; p < kc; p++)
-                for (size_t r = 0; r < mr; r++)
-                    dst[r * kc + p] = a[p * lda + i + r];
+        const float *src = a + i * rs;
+        for (size_t p = 0; p < kc; p++) {
+            for (size_t r = 0; r < mr; r++)
+                dst[p * mr_tile + r] = src[r * rs + p * cs];
+            for (size_t r = mr; r < mr_tile; r++)
+                dst[p * mr_tile + r] = 0.0f;
         }
     }
 }
 
-static void pack_at(size_t mr_tile, const float *a, size_t lda, size_t mc,
-                    size_t kc, float *restrict dst)
+static void pack_a(size_t mr_tile, kern_trans ta, const float *a, size_t lda,
+                   size_t mc, size_t kc, float *restrict dst)
 {
+    size_t rs = ta == KERN_NOTRANS ? lda : 1;
+    size_t cs = ta == KERN_NOTRANS ? 1 : lda;
     switch (mr_tile) {
-    case 4: pack_at_tile(4, a, lda, mc, kc, dst); break;
-    case 6: pack_at_tile(6, a, lda, mc, kc, dst); break;
-    case 8: pack_at_tile(8, a, lda, mc, kc, dst); break;
-    default: pack_at_tile(mr_tile, a, lda, mc, kc, dst); break;
+    case 4: pack_a_tile(4, a, rs, cs, mc, kc, dst); break;
+    case 6: pack_a_tile(6, a, rs, cs, mc, kc, dst); break;
+    case 8: pack_a_tile(8, a, rs, cs, mc, kc, dst); break;
+    default: pack_a_tile(mr_tile, a, rs, cs, mc, kc, dst); break;
     }
 }
 
@@ -213,24 +214,6 @@ static const float *op_at(kern_trans t, const float *x, size_t ld, size_t i,
     return t == KERN_NOTRANS ? x + i * ld + p : x + p * ld + i;
 }
 
-/* A stored row-major is copied into the workspace (row stride kc) when the
- * copy is amortised over at least this many columns: in place, MR rows a
- * power-of-two lda apart all map to one L1 set and evict the B panel. */
-#define GEMM_PACK_A_MIN_N 256
-
-static void copy_a(const float *a, size_t lda, size_t mc, size_t kc,
-                   float *restrict dst)
-{
-    for (size_t i = 0; i < mc; i++) {
-        size_t p = 0;
-        for (; p + 16 <= kc; p += 16) /* fixed-size chunks vectorise */
-            for (size_t q = 0; q < 16; q++)
-                dst[i * kc + p + q] = a[i * lda + p + q];
-        for (; p < kc; p++)
-            dst[i * kc + p] = a[i * lda + p];
-    }
-}
-
 /* The ic, jr, ir loops for one packed panel of B. */
 static void macro_block(const gemm_call *g, size_t i0, size_t mm, size_t pc,
                         size_t kc, size_t j0, size_t nc, const float *bp,
@@ -241,24 +224,18 @@ static void macro_block(const gemm_call *g, size_t i0, size_t mm, size_t pc,
     for (size_t ic = 0; ic < mm; ic += cfg->mc) {
         size_t mc = KERN_MIN(cfg->mc, mm - ic);
         const float *a = op_at(g->ta, g->a, g->lda, i0 + ic, pc);
-        size_t stride = g->lda;
-        if (g->ta == KERN_TRANS) {
-            if (cfg->packat)
-                cfg->packat(mc, kc, a, g->lda, g->m - (i0 + ic), ap);
-            else
-                pack_at(MR, a, g->lda, mc, kc, ap);
-            a = ap, stride = kc;
-        } else if (nc >= GEMM_PACK_A_MIN_N) {
-            copy_a(a, g->lda, mc, kc, ap);
-            a = ap, stride = kc;
-        }
+        kern_f32_gemm_packa_fn packa =
+            g->ta == KERN_TRANS ? cfg->packat : cfg->packan;
+        if (packa)
+            packa(mc, kc, a, g->lda, g->m - (i0 + ic), ap);
+        else
+            pack_a(MR, g->ta, a, g->lda, mc, kc, ap);
         float *c = g->c + (i0 + ic) * g->ldc + j0;
         for (size_t jr = 0; jr < nc; jr += NR) {
             size_t nr = KERN_MIN(NR, nc - jr);
             for (size_t ir = 0; ir < mc; ir += MR) {
                 size_t mr = KERN_MIN(MR, mc - ir);
-                cfg->ukernel(mr, nr, kc, a + ir * stride, stride,
-                             bp + jr * kc, c + ir * g->ldc + jr, g->ldc,
+                cfg->ukernel(mr, nr, kc, ap + ir * kc, bp + jr * kc, c + ir * g->ldc + jr, g->ldc,
                              g->alpha, beta);
             }
         }
@@ -311,7 +288,8 @@ static void gemm_task(void *ctx, size_t task, size_t thread)
 
 /* Picks the task grid tm x tn (tm * tn = threads used) that minimises the
  * largest task's cost: padded microkernel FMAs at 16 per cycle, plus one
- * cycle per packed element (B always, A when stored transposed). */
+ * cycle per packed element of B and of A (each column block packs all of
+ * its rows of A). */
 static void choose_grid(gemm_call *g, size_t nthreads)
 {
     size_t flops = 2 * g->m * g->n * g->k;
@@ -326,15 +304,15 @@ static void choose_grid(gemm_call *g, size_t nthreads)
         size_t ms = KERN_ROUND_UP(KERN_DIV_UP(g->m, tm), MR);
         size_t ns = KERN_ROUND_UP(KERN_DIV_UP(g->n, tn), NR);
         double cost = (double)ms * ns * g->k / 16.0 + (double)ns * g->k;
-        if (g->ta == KERN_TRANS)
-            cost += (double)ms * g->k * KERN_DIV_UP(ns, g->cfg->nc);
+        cost += (double)ms * g->k * KERN_DIV_UP(ns, g->cfg->nc);
         if (best < 0.0 || cost < best) {
             best = cost;
             g->tn = tn, g->ms = ms, g->ns = ns;
         }
     }
-    /* Column blocks share nothing (each packs only its own columns of B, and
-     * A in place is only read), so cut them finer, down to GEMM_MIN_NS
+    /* Column blocks share nothing (each packs its own columns of B and its
+     * own copy of A, which for at least GEMM_MIN_NS columns costs under a
+     * 1/16 of its multiply), so cut them finer, down to GEMM_MIN_NS
      * columns, and let the pool hand them out: a thread slowed by another
      * process then costs a small block, not half the call. */
     if (t > 1 && g->ta == KERN_NOTRANS)

@@ -3,8 +3,8 @@
  * driver against the reference.
  *
  * Microkernels: every line of kernels/gemm/f32-gemm.inc is run directly on
- * its edge cases (k_eq, k_gt, k_div, subtile_m, subtile_n, prime a_stride,
- * strided output, packed A with NaN past mr, alpha/beta). The driver: for
+ * its edge cases (k_eq, k_gt, k_div, subtile_m, subtile_n, NaN in the
+ * packed rows of A past mr, strided output, alpha/beta). The driver: for
  * every ISA this CPU runs, shapes below, at and above the register tile and
  * the cache blocks in each dimension, all four transpose combinations,
  * padded leading dimensions, k = 0, beta = 0 over NaN, and two threads.
@@ -179,20 +179,21 @@ Test(f32_gemm_ref, hand_computed)
 
 typedef struct ukernel_case {
     size_t mr, nr, kc;
-    size_t a_stride;    /* 0: kc (a packed panel) */
+    bool pad_zero;      /* rows of A past mr zero (as the driver packs them),
+                           else NaN */
     size_t ldc;         /* 0: nr */
     float alpha, beta;
 } ukernel_case;
 
-/* Calls the microkernel on one case: A (exactly mr rows, so that reading
- * past them trips ASan) and B random, the columns of B past nr NaN (computed,
- * never stored), C NaN (beta = 0) or random, with a guard row and column. */
+/* Calls the microkernel on one case: A a packed (kc, MR) panel (exactly,
+ * so that reading past it trips ASan) and B random, the rows of A past mr
+ * and the columns of B past nr NaN (computed, never stored), C NaN (beta =
+ * 0) or random, with a guard row and column. */
 static void check_ukernel(kern_f32_gemm_ukernel_fn fn, const char *name,
                           size_t MR, size_t NR, ukernel_case u)
 {
-    size_t stride = u.a_stride ? u.a_stride : u.kc;
     size_t ldc = u.ldc ? u.ldc : u.nr;
-    size_t asize = (u.mr - 1) * stride + u.kc;
+    size_t asize = u.kc * MR;
     float *a = tu_alloc(asize * sizeof(float));
     float *b = tu_alloc(u.kc * NR * sizeof(float));
     size_t csize = (u.mr + 1) * ldc + 1;
@@ -204,9 +205,12 @@ static void check_ukernel(kern_f32_gemm_ukernel_fn fn, const char *name,
     tu_rng rng = tu_rng_seed(seed);
 
     tu_poison_nan(a, asize);
-    for (size_t r = 0; r < u.mr; r++)
+    for (size_t r = 0; r < MR; r++)
         for (size_t p = 0; p < u.kc; p++)
-            a[r * stride + p] = tu_uniform(&rng, -1.0f, 1.0f);
+            if (r < u.mr)
+                a[p * MR + r] = tu_uniform(&rng, -1.0f, 1.0f);
+            else if (u.pad_zero)
+                a[p * MR + r] = 0.0f;
     tu_poison_nan(b, u.kc * NR);
     for (size_t p = 0; p < u.kc; p++)
         for (size_t j = 0; j < u.nr; j++)
@@ -217,13 +221,13 @@ static void check_ukernel(kern_f32_gemm_ukernel_fn fn, const char *name,
         tu_fill(&rng, c0, csize, -1.0f, 1.0f);
     memcpy(c, c0, csize * sizeof(float));
 
-    fn(u.mr, u.nr, u.kc, a, stride, b, c, ldc, u.alpha, u.beta);
+    fn(u.mr, u.nr, u.kc, a, b, c, ldc, u.alpha, u.beta);
 
     for (size_t r = 0; r < u.mr; r++)
         for (size_t j = 0; j < u.nr; j++) {
             double s = 0.0, sa = 0.0;
             for (size_t p = 0; p < u.kc; p++) {
-                double x = (double)a[r * stride + p] * b[p * NR + j];
+                double x = (double)a[p * MR + r] * b[p * NR + j];
                 s += x, sa += fabs(x);
             }
             double old = u.beta == 0.0f ? 0.0 : (double)u.beta * c0[r * ldc + j];
@@ -233,9 +237,9 @@ static void check_ukernel(kern_f32_gemm_ukernel_fn fn, const char *name,
         }
     size_t worst = 0;
     bool ok = tu_close(got, ref, mag, u.mr * u.nr, RTOL, ATOL, &worst);
-    cr_assert(ok, "%s: mr=%zu nr=%zu kc=%zu a_stride=%zu ldc=%zu "
+    cr_assert(ok, "%s: mr=%zu nr=%zu kc=%zu pad_zero=%d ldc=%zu "
               "alpha=%g beta=%g seed=%llu: C[%zu][%zu] ref=%.9g got=%.9g",
-              name, u.mr, u.nr, u.kc, stride, ldc, (double)u.alpha,
+              name, u.mr, u.nr, u.kc, (int)u.pad_zero, ldc, (double)u.alpha,
               (double)u.beta, (unsigned long long)seed, worst / u.nr,
               worst % u.nr, ref[worst], (double)got[worst]);
     for (size_t i = 0; i < csize; i++)
@@ -259,7 +263,8 @@ static ukernel_case full(size_t MR, size_t NR, size_t kc)
         __VA_ARGS__                                                           \
     }
 
-#define KERN_F32_GEMM_UKERNEL(isa, fn, MR, NR, mc_, kc_, nc_, pn_, pt_, pa_) \
+#define KERN_F32_GEMM_UKERNEL(isa, fn, MR, NR, mc_, kc_, nc_, pbn_, pbt_,    \
+                              pan_, pat_)                                     \
     UKERNEL_TEST(isa, fn, MR, NR, k_eq,                                       \
         check_ukernel(fn, #fn, MR, NR, full(MR, NR, 1));)                     \
     UKERNEL_TEST(isa, fn, MR, NR, k_lt_and_gt,                                \
@@ -280,12 +285,11 @@ static ukernel_case full(size_t MR, size_t NR, size_t kc)
                 ukernel_case u = full(mr, nr, 7);                             \
                 check_ukernel(fn, #fn, MR, NR, u);                            \
             })                                                                \
-    UKERNEL_TEST(isa, fn, MR, NR, a_stride_prime,                             \
+    UKERNEL_TEST(isa, fn, MR, NR, a_pad_rows,                                 \
         for (size_t mr = 1; mr <= MR; mr++) {                                 \
             ukernel_case u = full(mr, NR, 23);                                \
-            u.a_stride = 29; /* A row-major in place, lda = 29 */             \
-            check_ukernel(fn, #fn, MR, NR, u);                                \
-            u.a_stride = 37;                                                  \
+            check_ukernel(fn, #fn, MR, NR, u); /* NaN past mr */              \
+            u.pad_zero = true; /* as the driver packs them */                 \
             check_ukernel(fn, #fn, MR, NR, u);                                \
         })                                                                    \
     UKERNEL_TEST(isa, fn, MR, NR, strided_output,                             \

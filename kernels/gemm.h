@@ -74,6 +74,32 @@ typedef void (*kern_f32_gemm_ukernel_fn)(size_t mr, size_t nr, size_t kc,
                                          float *restrict c, size_t ldc,
                                          float alpha, float beta);
 
+/*
+ * The same product with A read in place, for A stored row-major:
+ *   a:  (mr, kc) with row stride a_stride: element (r, p) at
+ *       a[r * a_stride + p]. Rows at or past mr are never read (their row
+ *       pointers are clamped to row mr - 1).
+ * Optional per ISA: the driver uses it instead of packing A when the block
+ * of A feeds fewer than KERN_F32_GEMM_PACK_A_MIN_N columns of C, where the
+ * copy would cost more than the MR separate streams do (512 x 49 x 4608: a
+ * packed element of A feeds only 49 FMAs).
+ */
+typedef void (*kern_f32_gemm_ukernel_sa_fn)(size_t mr, size_t nr, size_t kc,
+                                            const float *restrict a,
+                                            size_t a_stride,
+                                            const float *restrict b,
+                                            float *restrict c, size_t ldc,
+                                            float alpha, float beta);
+
+#define KERN_F32_GEMM_PACK_A_MIN_N 128
+
+void kern_f32_gemm_ukernel_6x16_sa__avx2(size_t mr, size_t nr, size_t kc,
+                                         const float *restrict a,
+                                         size_t a_stride,
+                                         const float *restrict b,
+                                         float *restrict c, size_t ldc,
+                                         float alpha, float beta);
+
 /* Optional ISA-specific packers (the driver has portable ones):
  *   packbn: B stored (K, N), b at [p0][j0] -> NR-column panels (kc, NR) of
  *           op(B)[0:kc, 0:nc], zero-padded past nc;
@@ -102,7 +128,7 @@ void kern_f32_gemm_packat_6__avx2(size_t mc, size_t kc, const float *a,
                                   float *restrict dst);
 
 #define KERN_F32_GEMM_UKERNEL(isa, fn, mr, nr, mc, kc, nc, packbn, packbt, \
-                              packan, packat) \
+                              packan, packat, ukernel_sa) \
     void fn(size_t mr_, size_t nr_, size_t kc_, const float *restrict a, \
             const float *restrict b, float *restrict c, size_t ldc, \
             float alpha, float beta);
@@ -118,6 +144,7 @@ typedef struct kern_f32_gemm_config {
     kern_f32_gemm_packb_fn packbt;    /* NULL: the portable packer */
     kern_f32_gemm_packa_fn packan;    /* NULL: the portable packer */
     kern_f32_gemm_packa_fn packat;    /* NULL: the portable packer */
+    kern_f32_gemm_ukernel_sa_fn ukernel_sa; /* NULL: A is always packed */
 } kern_f32_gemm_config;
 
 const kern_f32_gemm_config *kern_f32_gemm_active_config(void);

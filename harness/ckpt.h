@@ -42,7 +42,7 @@ typedef struct {
     size_t missing;     /* model parameters/statistics not in the file */
     size_t ignored;     /* file tensors the model has no use for (fc.*) */
     bool has_optimizer; /* the Adam state and step counts were loaded */
-    char text[1024];    /* "missing a; unknown b; ..." (nn_ckpt_report) */
+    char text[4096];    /* "missing a; unknown b; ..." (nn_ckpt_report) */
 } ckpt_load_report;
 
 /* Loads the file into the model through nn/checkpoint.h: every tensor whose

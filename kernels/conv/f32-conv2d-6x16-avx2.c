@@ -61,20 +61,118 @@ INLINE void fwd_body(const kern_conv_fwd_args *a, size_t R, size_t G,
                                  vacc[r][k]);
 }
 
-#define FWD_CASES(CB, PS)                                              \
+/* The c8 reduction of one input block in inline assembly: GCC's own
+ * allocation of fwd_body spills accumulators and offsets inside the tap
+ * loop. The 12 accumulators stay in ymm0-11 (the "+x" operands; ymm12-15
+ * are clobbered, so they cannot land there), ymm12-13 hold the weights of
+ * one channel, ymm14-15 the broadcasts. The pixel step is a compile-time
+ * constant (stride 1 or 2), so every weight and input offset in the tap is
+ * an immediate: the inner step is 2 + R loads and R * G FMAs with no address
+ * arithmetic. R, G and the step travel as one immediate (GCC allows 30
+ * operands and the accumulators take 24) and select lines through
+ * assembler .if directives. */
+#define FWD_ASM_PIX(R, REG, A0, A1)                                         \
+    ".if " #R " < .Lcv_r\n\t"                                               \
+    "vbroadcastss \\c*4+" #R "*.Lcv_ps(%[ip]), %%" REG "\n\t"               \
+    "vfmadd231ps %%" REG ", %%ymm12, %[" A0 "]\n\t"                         \
+    ".if .Lcv_g > 1\n\t"                                                    \
+    "vfmadd231ps %%" REG ", %%ymm13, %[" A1 "]\n\t"                         \
+    ".endif\n\t"                                                            \
+    ".endif\n\t"
+
+typedef struct fwd_asm_args {
+    const float *ib, *wb;      // this block's input and weights
+    const ptrdiff_t *in_off;   // (ntaps)
+    const size_t *w_off;       // (ntaps)
+    const ptrdiff_t *ioff_end; // in_off + ntaps
+} fwd_asm_args;
+
+INLINE void fwd_c8_block(__m256 vacc[KERN_CONV_MR][2], const fwd_asm_args *p,
+                         size_t R, size_t G, size_t PS)
+{
+    size_t pio, pwo, ip, wp;
+    __asm__ volatile(
+        ".set .Lcv_r, %c[K] & 15\n\t"
+        ".set .Lcv_g, (%c[K] >> 4) & 15\n\t"
+        ".set .Lcv_ps, %c[K] >> 8\n\t"
+        "mov 16(%[p]), %[pio]\n\t"
+        "mov 24(%[p]), %[pwo]\n\t"
+        "1:\n\t"
+        "mov (%[pio]), %[ip]\n\t"
+        "shl $2, %[ip]\n\t"
+        "add 0(%[p]), %[ip]\n\t"
+        "mov (%[pwo]), %[wp]\n\t"
+        "shl $2, %[wp]\n\t"
+        "add 8(%[p]), %[wp]\n\t"
+        ".irp c, 0, 1, 2, 3, 4, 5, 6, 7\n\t"
+        "vmovups \\c*32*.Lcv_g(%[wp]), %%ymm12\n\t"
+        ".if .Lcv_g > 1\n\t"
+        "vmovups \\c*64+32(%[wp]), %%ymm13\n\t"
+        ".endif\n\t"
+        FWD_ASM_PIX(0, "ymm14", "a00", "a01")
+        FWD_ASM_PIX(1, "ymm15", "a10", "a11")
+        FWD_ASM_PIX(2, "ymm14", "a20", "a21")
+        FWD_ASM_PIX(3, "ymm15", "a30", "a31")
+        FWD_ASM_PIX(4, "ymm14", "a40", "a41")
+        FWD_ASM_PIX(5, "ymm15", "a50", "a51")
+        ".endr\n\t"
+        "add $8, %[pio]\n\t"
+        "add $8, %[pwo]\n\t"
+        "cmp 32(%[p]), %[pio]\n\t"
+        "jb 1b\n\t"
+        : [a00] "+x"(vacc[0][0]), [a01] "+x"(vacc[0][1]),
+          [a10] "+x"(vacc[1][0]), [a11] "+x"(vacc[1][1]),
+          [a20] "+x"(vacc[2][0]), [a21] "+x"(vacc[2][1]),
+          [a30] "+x"(vacc[3][0]), [a31] "+x"(vacc[3][1]),
+          [a40] "+x"(vacc[4][0]), [a41] "+x"(vacc[4][1]),
+          [a50] "+x"(vacc[5][0]), [a51] "+x"(vacc[5][1]),
+          [pio] "=&r"(pio), [pwo] "=&r"(pwo), [ip] "=&r"(ip), [wp] "=&r"(wp)
+        : [p] "r"(p), [K] "i"(R | G << 4 | PS * sizeof(float) << 8)
+        : "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+}
+
+INLINE void fwd_c8_body(const kern_conv_fwd_args *a, size_t R, size_t G,
+                        size_t PS)
+{
+    __m256 vacc[KERN_CONV_MR][2];
+#pragma GCC unroll 6
+    for (size_t r = 0; r < KERN_CONV_MR; r++)
+#pragma GCC unroll 2
+        for (size_t k = 0; k < 2; k++)
+            vacc[r][k] = r < R && k < G && a->accumulate && a->out_off[r] >= 0
+                ? _mm256_loadu_ps(a->out + a->out_off[r] + k * a->out_bstride)
+                : _mm256_setzero_ps();
+    fwd_asm_args p = {a->in, a->w, a->in_off, a->w_off, a->in_off + a->ntaps};
+    /* a phase no tap reaches (backward-data) has ntaps = 0: the assembly
+     * loop runs its body at least once */
+    for (size_t b = 0; b < (a->ntaps ? a->nblocks : 0); b++) {
+        fwd_c8_block(vacc, &p, R, G, PS);
+        p.ib += a->in_bstride;
+        p.wb += a->w_bstride;
+    }
+#pragma GCC unroll 6
+    for (size_t r = 0; r < R; r++)
+        if (a->out_off[r] >= 0)
+#pragma GCC unroll 2
+            for (size_t k = 0; k < G; k++)
+                _mm256_storeu_ps(a->out + a->out_off[r] + k * a->out_bstride,
+                                 vacc[r][k]);
+}
+
+#define FWD_CASES(BODY, ...)                                           \
     switch (a->r * 2 + a->g - 1) {                                     \
-    case 2: fwd_body(a, 1, 1, CB, PS); break;                          \
-    case 3: fwd_body(a, 1, 2, CB, PS); break;                          \
-    case 4: fwd_body(a, 2, 1, CB, PS); break;                          \
-    case 5: fwd_body(a, 2, 2, CB, PS); break;                          \
-    case 6: fwd_body(a, 3, 1, CB, PS); break;                          \
-    case 7: fwd_body(a, 3, 2, CB, PS); break;                          \
-    case 8: fwd_body(a, 4, 1, CB, PS); break;                          \
-    case 9: fwd_body(a, 4, 2, CB, PS); break;                          \
-    case 10: fwd_body(a, 5, 1, CB, PS); break;                         \
-    case 11: fwd_body(a, 5, 2, CB, PS); break;                         \
-    case 12: fwd_body(a, 6, 1, CB, PS); break;                         \
-    case 13: fwd_body(a, 6, 2, CB, PS); break;                         \
+    case 2: BODY(a, 1, 1, ##__VA_ARGS__); break;                       \
+    case 3: BODY(a, 1, 2, ##__VA_ARGS__); break;                       \
+    case 4: BODY(a, 2, 1, ##__VA_ARGS__); break;                       \
+    case 5: BODY(a, 2, 2, ##__VA_ARGS__); break;                       \
+    case 6: BODY(a, 3, 1, ##__VA_ARGS__); break;                       \
+    case 7: BODY(a, 3, 2, ##__VA_ARGS__); break;                       \
+    case 8: BODY(a, 4, 1, ##__VA_ARGS__); break;                       \
+    case 9: BODY(a, 4, 2, ##__VA_ARGS__); break;                       \
+    case 10: BODY(a, 5, 1, ##__VA_ARGS__); break;                      \
+    case 11: BODY(a, 5, 2, ##__VA_ARGS__); break;                      \
+    case 12: BODY(a, 6, 1, ##__VA_ARGS__); break;                      \
+    case 13: BODY(a, 6, 2, ##__VA_ARGS__); break;                      \
     default: KERN_ASSERT(false);                                       \
     }
 
@@ -83,11 +181,11 @@ void kern_f32_conv2d_ukernel_6x16__avx2(const kern_conv_fwd_args *a)
     KERN_ASSERT(a->r >= 1 && a->r <= KERN_CONV_MR);
     KERN_ASSERT(a->g >= 1 && a->g <= 2);
     if (a->in_ps == 8) {
-        FWD_CASES(8, 8)
+        FWD_CASES(fwd_c8_body, 8)
     } else if (a->in_ps == 16) {
-        FWD_CASES(8, 16)
+        FWD_CASES(fwd_c8_body, 16)
     } else {
-        FWD_CASES(8, 0)
+        FWD_CASES(fwd_body, 8, 0)
     }
 }
 
@@ -95,7 +193,7 @@ void kern_f32_conv2d_c1_ukernel_6x16__avx2(const kern_conv_fwd_args *a)
 {
     KERN_ASSERT(a->r >= 1 && a->r <= KERN_CONV_MR);
     KERN_ASSERT(a->g >= 1 && a->g <= 2);
-    FWD_CASES(1, 0)
+    FWD_CASES(fwd_body, 1, 0)
 }
 
 INLINE void bwdw_body(const kern_conv_bwdw_args *a, size_t B, size_t G)

@@ -75,6 +75,7 @@ static const conv_case odd[] = {
     {"3x3s2 2x2 image", 1, 16, 16, 3, 2, 2},
     {"stem 7x7s2 13x13", 2, 3, 16, 7, 2, 13},
     {"stem 7x7s2 odd oc", 1, 3, 8, 7, 2, 11},
+    {"3x3s3 11x11 (general pixel step)", 1, 16, 24, 3, 3, 11},
 };
 
 static kern_conv_shape shape_of(const conv_case *c)

@@ -80,12 +80,13 @@ static size_t pad_scratch(const pad_geom *g)
     return pad_none(g) ? 0 : pad_floats(g);
 }
 
-static void pad_image(const pad_geom *g, float *restrict dst,
-                      const float *restrict src)
+/* Rows [y0, y1) of every padded plane. */
+static void pad_rows(const pad_geom *g, float *restrict dst,
+                     const float *restrict src, size_t y0, size_t y1)
 {
     size_t row = g->wp * g->cb, lo = g->left * g->cb, len = g->w * g->cb;
     for (size_t b = 0; b < g->nb; b++)
-        for (size_t y = 0; y < g->hp; y++) {
+        for (size_t y = y0; y < y1; y++) {
             float *d = dst + (b * g->hp + y) * row;
             size_t i = 0;
             if (y >= g->top && y < g->top + g->h) {
@@ -98,6 +99,34 @@ static void pad_image(const pad_geom *g, float *restrict dst,
             for (; i < row; i++)
                 d[i] = 0.0f;
         }
+}
+
+static void pad_image(const pad_geom *g, float *restrict dst,
+                      const float *restrict src)
+{
+    pad_rows(g, dst, src, 0, g->hp);
+}
+
+/* Row bands: a task walks its image in bands of output rows and runs every
+ * output group of the task over a band before moving on, so the band's
+ * input rows (about CONV_BAND_BYTES) are reused from L2 by every group
+ * instead of the whole image being streamed once per group, and each band
+ * is padded just before it is read. When the task's weights outgrow half
+ * of L2 (layer3, layer4) the image is one band: there the image is small
+ * and the weights are what must stream once. */
+#define CONV_BAND_BYTES (128 * 1024)
+#define CONV_BAND_WEIGHT_BYTES (512 * 1024)
+
+/* Output rows per band; row_bytes: one padded input row over all blocks,
+ * k, stride: input rows of the first output row and step per row. */
+static size_t band_rows(size_t rows, size_t row_bytes, size_t k,
+                        size_t stride, size_t weight_bytes)
+{
+    if (weight_bytes > CONV_BAND_WEIGHT_BYTES)
+        return rows;
+    size_t in_rows = CONV_BAND_BYTES / row_bytes;
+    size_t band = in_rows > k ? (in_rows - k) / stride + 1 : 1;
+    return KERN_MIN(rows, band);
 }
 
 static size_t cb_of(const kern_conv_shape *s)
@@ -269,11 +298,13 @@ typedef struct fwd_ctx {
     size_t split, slab;
 } fwd_ctx;
 
+/* Output rows [y0, y1) of the 16-channel group at g16. */
 static void fwd_group(const kern_conv_shape *s, float *out, const float *xp,
-                      const float *wpack, size_t g16)
+                      const float *wpack, size_t g16, size_t y0, size_t y1)
 {
     pad_geom pg = input_pad(s);
     size_t cb = pg.cb, taps = s->kh * s->kw, gw = KERN_MIN(16, s->oc - g16);
+    size_t in_rs = s->stride * pg.wp * cb;
     ptrdiff_t in_off[KERN_CONV_MAX_TAPS];
     size_t w_off[KERN_CONV_MAX_TAPS];
     for (size_t t = 0; t < taps; t++) {
@@ -282,16 +313,16 @@ static void fwd_group(const kern_conv_shape *s, float *out, const float *xp,
     }
     plane_job j = {
         .k = {
-            .in = xp, .w = wpack + g16 * s->ic * taps,
-            .out = out + g16 * s->oh * s->ow,
+            .in = xp + y0 * in_rs, .w = wpack + g16 * s->ic * taps,
+            .out = out + g16 * s->oh * s->ow + y0 * s->ow * 8,
             .in_off = in_off, .w_off = w_off, .ntaps = taps,
             .nblocks = pg.nb, .in_bstride = pg.hp * pg.wp * cb,
             .w_bstride = taps * cb * gw, .in_ps = s->stride * cb,
             .out_bstride = s->oh * s->ow * 8, .g = gw / 8,
         },
         .fn = cb == 8 ? table.fwd_c8 : table.fwd_c1,
-        .rows = s->oh, .cols = s->ow,
-        .in_rs = s->stride * pg.wp * cb, .out_rs = s->ow * 8, .out_ps = 8,
+        .rows = y1 - y0, .cols = s->ow,
+        .in_rs = in_rs, .out_rs = s->ow * 8, .out_ps = 8,
         .w_used = taps * cb * gw,
     };
     run_plane(&j);
@@ -303,17 +334,28 @@ static void fwd_task(void *vctx, size_t task, size_t thread)
     const kern_conv_shape *s = c->s;
     size_t n = task / c->split, part = task % c->split;
     size_t groups = KERN_DIV_UP(s->oc, 16);
+    size_t g0 = part * groups / c->split, g1 = (part + 1) * groups / c->split;
     pad_geom pg = input_pad(s);
     const float *src = c->inp + n * s->ic * s->h * s->w, *xp = src;
-    if (!pad_none(&pg)) {
-        float *dst = (float *)(c->scratch + thread * c->slab);
-        pad_image(&pg, dst, src);
+    float *dst = (float *)(c->scratch + thread * c->slab);
+    if (!pad_none(&pg))
         xp = dst;
-    }
+    size_t band = band_rows(s->oh, pg.wp * s->ic * sizeof(float), s->kh,
+                            s->stride,
+                            (g1 - g0) * 16 * s->ic * s->kh * s->kw *
+                                sizeof(float));
     float *out = c->out + n * s->oc * s->oh * s->ow;
-    for (size_t g = part * groups / c->split;
-         g < (part + 1) * groups / c->split; g++)
-        fwd_group(s, out, xp, c->wpack, g * 16);
+    size_t padded = 0;
+    for (size_t y0 = 0; y0 < s->oh; y0 += band) {
+        size_t y1 = KERN_MIN(s->oh, y0 + band);
+        size_t need = KERN_MIN(pg.hp, (y1 - 1) * s->stride + s->kh);
+        if (!pad_none(&pg) && need > padded) {
+            pad_rows(&pg, dst, src, padded, need);
+            padded = need;
+        }
+        for (size_t g = g0; g < g1; g++)
+            fwd_group(s, out, xp, c->wpack, g * 16, y0, y1);
+    }
 }
 
 /* Tasks per image: 1 when there are enough images for every thread. */
@@ -365,8 +407,9 @@ static size_t phase_taps(size_t ph, size_t k, size_t stride, size_t pad,
     return n;
 }
 
+/* Phase (ph, pw) rows [a0, a1) (input-gradient rows stride * a + ph). */
 static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
-                      size_t g16, size_t ph, size_t pw)
+                      size_t g16, size_t ph, size_t pw, size_t a0, size_t a1)
 {
     const kern_conv_shape *s = c->s;
     pad_geom pg = grad_pad(s);
@@ -387,9 +430,10 @@ static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
         }
     plane_job j = {
         .k = {
-            .in = dp + (pg.top * pg.wp + pg.left) * 8,
+            .in = dp + ((pg.top + a0) * pg.wp + pg.left) * 8,
             .w = c->wpack + g16 * s->oc * s->kh * s->kw,
-            .out = dinp + g16 * s->h * s->w + (ph * s->w + pw) * 8,
+            .out = dinp + g16 * s->h * s->w + (ph * s->w + pw) * 8 +
+                   a0 * st * s->w * 8,
             .in_off = in_off, .w_off = w_off, .ntaps = taps,
             .nblocks = pg.nb, .in_bstride = pg.hp * pg.wp * 8,
             .w_bstride = s->kh * s->kw * 8 * gw, .in_ps = 8,
@@ -397,32 +441,48 @@ static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
             .accumulate = c->accumulate,
         },
         .fn = table.fwd_c8,
-        .rows = (s->h - ph + st - 1) / st, .cols = (s->w - pw + st - 1) / st,
+        .rows = a1 - a0, .cols = (s->w - pw + st - 1) / st,
         .in_rs = pg.wp * 8, .out_rs = st * s->w * 8, .out_ps = st * 8,
         .w_used = taps * 8 * gw,
     };
     run_plane(&j);
 }
 
+/* Bands of stride * band input-gradient rows, i.e. `band` rows of every
+ * phase; phase row a reads padded dout rows a + top + delta, delta at most
+ * (stride - 1 + pad) / stride. */
 static void bwd_task(void *vctx, size_t task, size_t thread)
 {
     const bwd_ctx *c = vctx;
     const kern_conv_shape *s = c->s;
     size_t n = task / c->split, part = task % c->split;
-    size_t groups = KERN_DIV_UP(s->ic, 16);
+    size_t groups = KERN_DIV_UP(s->ic, 16), st = s->stride;
+    size_t g0 = part * groups / c->split, g1 = (part + 1) * groups / c->split;
     pad_geom pg = grad_pad(s);
     const float *src = c->dout + n * s->oc * s->oh * s->ow, *dp = src;
-    if (!pad_none(&pg)) {
-        float *dst = (float *)(c->scratch + thread * c->slab);
-        pad_image(&pg, dst, src);
+    float *dst = (float *)(c->scratch + thread * c->slab);
+    if (!pad_none(&pg))
         dp = dst;
-    }
+    size_t rows = KERN_DIV_UP(s->h, st);
+    size_t band = band_rows(rows, pg.wp * s->oc * sizeof(float),
+                            pg.hp - s->oh + 1, 1,
+                            (g1 - g0) * 16 * s->oc * s->kh * s->kw *
+                                sizeof(float));
     float *dinp = c->dinp + n * s->ic * s->h * s->w;
-    for (size_t g = part * groups / c->split;
-         g < (part + 1) * groups / c->split; g++)
-        for (size_t ph = 0; ph < KERN_MIN(s->stride, s->h); ph++)
-            for (size_t pw = 0; pw < KERN_MIN(s->stride, s->w); pw++)
-                bwd_phase(c, dinp, dp, g * 16, ph, pw);
+    size_t padded = 0;
+    for (size_t a0 = 0; a0 < rows; a0 += band) {
+        size_t a1 = KERN_MIN(rows, a0 + band);
+        size_t need = KERN_MIN(pg.hp, a1 + pg.top + (st - 1 + s->pad) / st);
+        if (!pad_none(&pg) && need > padded) {
+            pad_rows(&pg, dst, src, padded, need);
+            padded = need;
+        }
+        for (size_t g = g0; g < g1; g++)
+            for (size_t ph = 0; ph < KERN_MIN(st, s->h); ph++)
+                for (size_t pw = 0; pw < KERN_MIN(st, s->w); pw++)
+                    bwd_phase(c, dinp, dp, g * 16, ph, pw, a0,
+                              KERN_MIN(a1, (s->h - ph + st - 1) / st));
+    }
 }
 
 void kern_conv_backward_data(const kern_conv_shape *s, float *dinp,

@@ -61,102 +61,126 @@ INLINE void fwd_body(const kern_conv_fwd_args *a, size_t R, size_t G,
                                  vacc[r][k]);
 }
 
-/* The c8 reduction of one input block in inline assembly: GCC's own
- * allocation of fwd_body spills accumulators and offsets inside the tap
- * loop. The 12 accumulators stay in ymm0-11 (the "+x" operands; ymm12-15
- * are clobbered, so they cannot land there), ymm12-13 hold the weights of
- * one channel, ymm14-15 the broadcasts. The pixel step is a compile-time
- * constant (stride 1 or 2), so every weight and input offset in the tap is
- * an immediate: the inner step is 2 + R loads and R * G FMAs with no address
- * arithmetic. R, G and the step travel as one immediate (GCC allows 30
- * operands and the accumulators take 24) and select lines through
- * assembler .if directives. */
-#define FWD_ASM_PIX(R, REG, A0, A1)                                         \
+/* The c8 reduction in inline assembly: GCC's own allocation of fwd_body
+ * spills accumulators and offsets inside the tap loop. One asm statement
+ * runs the whole reduction (blocks x taps x 8 channels) with the
+ * accumulators fixed in ymm0-11 (pixel r, block k in ymm(2r + k)), ymm12-13
+ * holding the weights of one channel and ymm14-15 the broadcasts; pixels
+ * 0-2 are addressed off ip and 3-5 off ip3 = ip + 3 ps, as base + ps *
+ * {0, 1, 2}, and every channel and weight offset is an immediate, so the
+ * inner step is 2 + R loads and R * G FMAs with no address arithmetic. The
+ * sums leave through a buffer (12 stores and loads per call, against at
+ * least 72 channel steps of 6 cycles), which keeps the asm at two operands
+ * besides its scratch registers. R and G select lines through assembler
+ * .if directives. */
+typedef struct fwd_asm_args {
+    const float *in, *w;     // block 0
+    const ptrdiff_t *in_off; // (ntaps) floats
+    const size_t *w_off;     // (ntaps) floats
+    size_t ntaps, nblocks;   // both >= 1
+    size_t in_bbytes, w_bbytes, ps_bytes;
+    float *acc;              // (12, 8): the sums of ymm0-11
+} fwd_asm_args;
+
+_Static_assert(offsetof(fwd_asm_args, acc) == 72, "the asm's offsets");
+
+#define FWD_ASM_PIX(R, REG, BASE, IDX, A0, A1)                              \
     ".if " #R " < .Lcv_r\n\t"                                               \
-    "vbroadcastss \\c*4+" #R "*.Lcv_ps(%[ip]), %%" REG "\n\t"               \
-    "vfmadd231ps %%" REG ", %%ymm12, %[" A0 "]\n\t"                         \
+    "vbroadcastss \\c*4(" BASE IDX "), %%" REG "\n\t"                       \
+    "vfmadd231ps %%" REG ", %%ymm12, %%" A0 "\n\t"                          \
     ".if .Lcv_g > 1\n\t"                                                    \
-    "vfmadd231ps %%" REG ", %%ymm13, %[" A1 "]\n\t"                         \
+    "vfmadd231ps %%" REG ", %%ymm13, %%" A1 "\n\t"                          \
     ".endif\n\t"                                                            \
     ".endif\n\t"
 
-typedef struct fwd_asm_args {
-    const float *ib, *wb;      // this block's input and weights
-    const ptrdiff_t *in_off;   // (ntaps)
-    const size_t *w_off;       // (ntaps)
-    const ptrdiff_t *ioff_end; // in_off + ntaps
-} fwd_asm_args;
+#define FWD_ASM_STORE(I)                                                    \
+    ".if (" #I " >> 1) < .Lcv_r && (" #I " & 1) < .Lcv_g\n\t"               \
+    "vmovups %%ymm" #I ", " #I "*32(%[acc])\n\t"                            \
+    ".endif\n\t"
 
-INLINE void fwd_c8_block(__m256 vacc[KERN_CONV_MR][2], const fwd_asm_args *p,
-                         size_t R, size_t G, size_t PS)
+INLINE void fwd_c8_asm(const fwd_asm_args *p, size_t R, size_t G)
 {
-    size_t pio, pwo, ip, wp;
+    size_t ib, wb, nb, ps, t, ip, ip3, wp, acc;
     __asm__ volatile(
         ".set .Lcv_r, %c[K] & 15\n\t"
-        ".set .Lcv_g, (%c[K] >> 4) & 15\n\t"
-        ".set .Lcv_ps, %c[K] >> 8\n\t"
-        "mov 16(%[p]), %[pio]\n\t"
-        "mov 24(%[p]), %[pwo]\n\t"
+        ".set .Lcv_g, %c[K] >> 4\n\t"
+        ".irp i, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11\n\t"
+        "vxorps %%xmm\\i, %%xmm\\i, %%xmm\\i\n\t"
+        ".endr\n\t"
+        "mov 0(%[p]), %[ib]\n\t"
+        "mov 8(%[p]), %[wb]\n\t"
+        "mov 40(%[p]), %[nb]\n\t"
+        "mov 64(%[p]), %[ps]\n\t"
+        "2:\n\t"
+        "xor %[t], %[t]\n\t"
         "1:\n\t"
-        "mov (%[pio]), %[ip]\n\t"
-        "shl $2, %[ip]\n\t"
-        "add 0(%[p]), %[ip]\n\t"
-        "mov (%[pwo]), %[wp]\n\t"
-        "shl $2, %[wp]\n\t"
-        "add 8(%[p]), %[wp]\n\t"
+        "mov 16(%[p]), %[ip]\n\t"
+        "mov (%[ip], %[t], 8), %[ip]\n\t"
+        "lea (%[ib], %[ip], 4), %[ip]\n\t"
+        "mov 24(%[p]), %[wp]\n\t"
+        "mov (%[wp], %[t], 8), %[wp]\n\t"
+        "lea (%[wb], %[wp], 4), %[wp]\n\t"
+        "lea (%[ip], %[ps], 2), %[ip3]\n\t"
+        "add %[ps], %[ip3]\n\t"
         ".irp c, 0, 1, 2, 3, 4, 5, 6, 7\n\t"
         "vmovups \\c*32*.Lcv_g(%[wp]), %%ymm12\n\t"
         ".if .Lcv_g > 1\n\t"
         "vmovups \\c*64+32(%[wp]), %%ymm13\n\t"
         ".endif\n\t"
-        FWD_ASM_PIX(0, "ymm14", "a00", "a01")
-        FWD_ASM_PIX(1, "ymm15", "a10", "a11")
-        FWD_ASM_PIX(2, "ymm14", "a20", "a21")
-        FWD_ASM_PIX(3, "ymm15", "a30", "a31")
-        FWD_ASM_PIX(4, "ymm14", "a40", "a41")
-        FWD_ASM_PIX(5, "ymm15", "a50", "a51")
+        FWD_ASM_PIX(0, "ymm14", "%[ip]", "", "ymm0", "ymm1")
+        FWD_ASM_PIX(1, "ymm15", "%[ip]", ", %[ps], 1", "ymm2", "ymm3")
+        FWD_ASM_PIX(2, "ymm14", "%[ip]", ", %[ps], 2", "ymm4", "ymm5")
+        FWD_ASM_PIX(3, "ymm15", "%[ip3]", "", "ymm6", "ymm7")
+        FWD_ASM_PIX(4, "ymm14", "%[ip3]", ", %[ps], 1", "ymm8", "ymm9")
+        FWD_ASM_PIX(5, "ymm15", "%[ip3]", ", %[ps], 2", "ymm10", "ymm11")
         ".endr\n\t"
-        "add $8, %[pio]\n\t"
-        "add $8, %[pwo]\n\t"
-        "cmp 32(%[p]), %[pio]\n\t"
+        "inc %[t]\n\t"
+        "cmp 32(%[p]), %[t]\n\t"
         "jb 1b\n\t"
-        : [a00] "+x"(vacc[0][0]), [a01] "+x"(vacc[0][1]),
-          [a10] "+x"(vacc[1][0]), [a11] "+x"(vacc[1][1]),
-          [a20] "+x"(vacc[2][0]), [a21] "+x"(vacc[2][1]),
-          [a30] "+x"(vacc[3][0]), [a31] "+x"(vacc[3][1]),
-          [a40] "+x"(vacc[4][0]), [a41] "+x"(vacc[4][1]),
-          [a50] "+x"(vacc[5][0]), [a51] "+x"(vacc[5][1]),
-          [pio] "=&r"(pio), [pwo] "=&r"(pwo), [ip] "=&r"(ip), [wp] "=&r"(wp)
-        : [p] "r"(p), [K] "i"(R | G << 4 | PS * sizeof(float) << 8)
-        : "xmm12", "xmm13", "xmm14", "xmm15", "cc", "memory");
+        "add 48(%[p]), %[ib]\n\t"
+        "add 56(%[p]), %[wb]\n\t"
+        "dec %[nb]\n\t"
+        "jnz 2b\n\t"
+        "mov 72(%[p]), %[acc]\n\t"
+        FWD_ASM_STORE(0) FWD_ASM_STORE(1) FWD_ASM_STORE(2)
+        FWD_ASM_STORE(3) FWD_ASM_STORE(4) FWD_ASM_STORE(5)
+        FWD_ASM_STORE(6) FWD_ASM_STORE(7) FWD_ASM_STORE(8)
+        FWD_ASM_STORE(9) FWD_ASM_STORE(10) FWD_ASM_STORE(11)
+        : [ib] "=&r"(ib), [wb] "=&r"(wb), [nb] "=&r"(nb), [ps] "=&r"(ps),
+          [t] "=&r"(t), [ip] "=&r"(ip), [ip3] "=&r"(ip3), [wp] "=&r"(wp),
+          [acc] "=&r"(acc)
+        : [p] "r"(p), [K] "i"(R | G << 4)
+        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+          "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
+          "xmm15", "cc", "memory");
 }
 
-INLINE void fwd_c8_body(const kern_conv_fwd_args *a, size_t R, size_t G,
-                        size_t PS)
+INLINE void fwd_c8_body(const kern_conv_fwd_args *a, size_t R, size_t G)
 {
-    __m256 vacc[KERN_CONV_MR][2];
-#pragma GCC unroll 6
-    for (size_t r = 0; r < KERN_CONV_MR; r++)
-#pragma GCC unroll 2
-        for (size_t k = 0; k < 2; k++)
-            vacc[r][k] = r < R && k < G && a->accumulate && a->out_off[r] >= 0
-                ? _mm256_loadu_ps(a->out + a->out_off[r] + k * a->out_bstride)
-                : _mm256_setzero_ps();
-    fwd_asm_args p = {a->in, a->w, a->in_off, a->w_off, a->in_off + a->ntaps};
-    /* a phase no tap reaches (backward-data) has ntaps = 0: the assembly
-     * loop runs its body at least once */
-    for (size_t b = 0; b < (a->ntaps ? a->nblocks : 0); b++) {
-        fwd_c8_block(vacc, &p, R, G, PS);
-        p.ib += a->in_bstride;
-        p.wb += a->w_bstride;
+    float acc[2 * KERN_CONV_MR * 8] __attribute__((aligned(32)));
+    if (a->ntaps && a->nblocks) {
+        fwd_asm_args p = {
+            a->in, a->w, a->in_off, a->w_off, a->ntaps, a->nblocks,
+            a->in_bstride * sizeof(float), a->w_bstride * sizeof(float),
+            a->in_ps * sizeof(float), acc,
+        };
+        fwd_c8_asm(&p, R, G);
+    } else {
+        /* a phase no tap reaches (backward-data): the sums are 0 */
+        for (size_t i = 0; i < 2 * KERN_CONV_MR * 8; i++)
+            acc[i] = 0.0f;
     }
 #pragma GCC unroll 6
     for (size_t r = 0; r < R; r++)
         if (a->out_off[r] >= 0)
 #pragma GCC unroll 2
-            for (size_t k = 0; k < G; k++)
-                _mm256_storeu_ps(a->out + a->out_off[r] + k * a->out_bstride,
-                                 vacc[r][k]);
+            for (size_t k = 0; k < G; k++) {
+                float *o = a->out + a->out_off[r] + k * a->out_bstride;
+                __m256 v = _mm256_load_ps(acc + (2 * r + k) * 8);
+                if (a->accumulate)
+                    v = _mm256_add_ps(_mm256_loadu_ps(o), v);
+                _mm256_storeu_ps(o, v);
+            }
 }
 
 #define FWD_CASES(BODY, ...)                                           \
@@ -180,13 +204,7 @@ void kern_f32_conv2d_ukernel_6x16__avx2(const kern_conv_fwd_args *a)
 {
     KERN_ASSERT(a->r >= 1 && a->r <= KERN_CONV_MR);
     KERN_ASSERT(a->g >= 1 && a->g <= 2);
-    if (a->in_ps == 8) {
-        FWD_CASES(fwd_c8_body, 8)
-    } else if (a->in_ps == 16) {
-        FWD_CASES(fwd_c8_body, 16)
-    } else {
-        FWD_CASES(fwd_body, 8, 0)
-    }
+    FWD_CASES(fwd_c8_body)
 }
 
 void kern_f32_conv2d_c1_ukernel_6x16__avx2(const kern_conv_fwd_args *a)

@@ -76,6 +76,12 @@ static const conv_case odd[] = {
     {"stem 7x7s2 13x13", 2, 3, 16, 7, 2, 13},
     {"stem 7x7s2 odd oc", 1, 3, 8, 7, 2, 11},
     {"3x3s3 11x11 (general pixel step)", 1, 16, 24, 3, 3, 11},
+    /* across images (>= 6 images, planes <= 64 pixels, >= 4 groups):
+     * image sets of 4 + 3 and of 6, 8-channel tail groups, stride phases,
+     * the unpadded 1x1 */
+    {"3x3s1 7x7 n7 across images", 7, 64, 72, 3, 1, 7},
+    {"3x3s2 13x13 n6 across images", 6, 72, 64, 3, 2, 13},
+    {"1x1s2 14x14 n6 across images", 6, 64, 64, 1, 2, 14},
 };
 
 static kern_conv_shape shape_of(const conv_case *c)

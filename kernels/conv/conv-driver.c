@@ -9,9 +9,12 @@
  * - forward: one task per image (each thread works on its own images: two
  *   single-thread convolutions side by side beat one two-thread one on this
  *   machine); with fewer images than threads, images are split further by
- *   16-channel output groups. Per task: pad the image, then for each output
- *   group, row, and run of 6 pixels, one microkernel call reduces over all
- *   input channels and taps.
+ *   16-channel output groups. Per task: for each band of output rows, pad
+ *   the rows it reads, then for each output group, row, and run of 6
+ *   pixels, one microkernel call reduces over all input channels and taps.
+ *   Small planes (7x7) with 6 or more images instead run across images:
+ *   the padded batch first, then one task per output group, each call 6
+ *   images at one pixel.
  * - backward-data: the same kernel over the zero-padded dout with the
  *   transposed packing. For stride s the input gradient splits into s x s
  *   phases (ih % s, iw % s); each phase is a stride-1 convolution over its

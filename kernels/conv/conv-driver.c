@@ -30,6 +30,7 @@
 static kern_conv_ukernels table = {
     kern_f32_conv2d_ukernel_6x16__scalar,
     kern_f32_conv2d_c1_ukernel_6x16__scalar,
+    kern_f32_conv2d_c7_ukernel_6x16__scalar,
     kern_f32_conv2d_bwdw_ukernel_6x16__scalar,
 };
 
@@ -38,6 +39,7 @@ void kern_conv_init(kern_isa isa)
     table = (kern_conv_ukernels){
         kern_f32_conv2d_ukernel_6x16__scalar,
         kern_f32_conv2d_c1_ukernel_6x16__scalar,
+        kern_f32_conv2d_c7_ukernel_6x16__scalar,
         kern_f32_conv2d_bwdw_ukernel_6x16__scalar,
     };
 #if defined(__x86_64__)
@@ -45,6 +47,7 @@ void kern_conv_init(kern_isa isa)
         table = (kern_conv_ukernels){
             kern_f32_conv2d_ukernel_6x16__avx2,
             kern_f32_conv2d_c1_ukernel_6x16__avx2,
+            kern_f32_conv2d_c7_ukernel_6x16__avx2,
             kern_f32_conv2d_bwdw_ukernel_6x16__avx2,
         };
 #endif
@@ -53,6 +56,7 @@ void kern_conv_init(kern_isa isa)
         table = (kern_conv_ukernels){
             kern_f32_conv2d_ukernel_6x16__neon,
             kern_f32_conv2d_c1_ukernel_6x16__neon,
+            kern_f32_conv2d_c7_ukernel_6x16__neon,
             kern_f32_conv2d_bwdw_ukernel_6x16__neon,
         };
 #endif
@@ -376,20 +380,25 @@ static void fwd_group(const kern_conv_shape *s, float *out, const float *xp,
     size_t in_rs = s->stride * pg.wp * cb;
     ptrdiff_t in_off[KERN_CONV_MAX_TAPS];
     size_t w_off[KERN_CONV_MAX_TAPS];
-    for (size_t t = 0; t < taps; t++) {
-        in_off[t] = (ptrdiff_t)(((t / s->kw) * pg.wp + t % s->kw) * cb);
-        w_off[t] = t * cb * gw;
+    /* the 7-wide stem on plain planes: one "tap" per kernel row, its 7
+     * columns as the c7 kernel's channels (7x fewer taps to walk) */
+    bool rows = cb == 1 && s->kw == 7;
+    size_t ntaps = rows ? s->kh : taps;
+    for (size_t t = 0; t < ntaps; t++) {
+        in_off[t] = rows ? (ptrdiff_t)(t * pg.wp)
+                         : (ptrdiff_t)(((t / s->kw) * pg.wp + t % s->kw) * cb);
+        w_off[t] = rows ? t * s->kw * gw : t * cb * gw;
     }
     plane_job j = {
         .k = {
             .in = xp + y0 * in_rs, .w = wpack + g16 * s->ic * taps,
             .out = out + g16 * s->oh * s->ow + y0 * s->ow * 8,
-            .in_off = in_off, .w_off = w_off, .ntaps = taps,
+            .in_off = in_off, .w_off = w_off, .ntaps = ntaps,
             .nblocks = pg.nb, .in_bstride = pg.hp * pg.wp * cb,
             .w_bstride = taps * cb * gw, .in_ps = s->stride * cb,
             .out_bstride = s->oh * s->ow * 8, .g = gw / 8,
         },
-        .fn = cb == 8 ? table.fwd_c8 : table.fwd_c1,
+        .fn = cb == 8 ? table.fwd_c8 : rows ? table.fwd_c7 : table.fwd_c1,
         .rows = y1 - y0, .cols = s->ow,
         .in_rs = in_rs, .out_rs = s->ow * 8, .out_ps = 8,
         .w_used = taps * cb * gw, .imgs = imgs,

@@ -333,9 +333,30 @@ static void run_images(const plane_job *j)
 #define CONV_L1_WEIGHT_BYTES 16384
 #define CONV_ONE_PASS_BYTES (128 * 1024)
 
+/* A plane no tap reaches (a backward-data phase of a 1x1/2: odd rows or
+ * columns): zeros, or nothing to add when accumulating; no kernel calls. */
+static void zero_plane(const plane_job *j)
+{
+    size_t imgs = KERN_MAX(1, j->imgs);
+    for (size_t i = 0; i < imgs; i++)
+        for (size_t k = 0; k < j->k.g; k++)
+            for (size_t y = 0; y < j->rows; y++)
+                for (size_t x = 0; x < j->cols; x++) {
+                    float *o = j->k.out + i * j->out_is + k * j->k.out_bstride +
+                               y * j->out_rs + x * j->out_ps;
+                    for (size_t l = 0; l < 8; l++)
+                        o[l] = 0.0f;
+                }
+}
+
 /* Whichever needs fewer microkernel calls, one pass per input-block chunk. */
 static void run_plane(const plane_job *j)
 {
+    if (j->k.ntaps == 0) {
+        if (!j->k.accumulate)
+            zero_plane(j);
+        return;
+    }
     size_t span = j->in_rs / j->k.in_ps;
     bool flat = false;
     if (j->rows > 1 && j->in_rs % j->k.in_ps == 0)

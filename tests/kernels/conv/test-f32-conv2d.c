@@ -332,6 +332,23 @@ Test(conv_backward_weights, odd_shapes)
         test_backward_weights(&odd[i], 600 + i);
 }
 
+/* Backward-weights paths the shapes above do not reach: 1x1 stride 1 pad 0
+ * (the input read in place, whole images per run), a 1x1 stride-2 image
+ * longer than one run (pixel runs), stride 3 (9 phases), a plain input
+ * with 1 channel. */
+static const conv_case bwdw_extra[] = {
+    {"1x1s1 10x10", 3, 16, 24, 1, 1, 10},
+    {"1x1s2 36x36", 2, 8, 16, 1, 2, 36},
+    {"3x3s3 11x11", 2, 8, 16, 3, 3, 11},
+    {"5x5s2 plain 12x12", 2, 1, 8, 5, 2, 12},
+};
+
+Test(conv_backward_weights, extra_shapes)
+{
+    for (size_t i = 0; i < sizeof bwdw_extra / sizeof bwdw_extra[0]; i++)
+        test_backward_weights(&bwdw_extra[i], 700 + i);
+}
+
 // --- layout and packing ---------------------------------------------------------------
 
 Test(conv_layout, nchw8c_round_trip)

@@ -16,9 +16,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "nn/model.h"
+#include "nn/checkpoint.h"
 
-#define CKPT_META_MAX 32
+#define CKPT_META_MAX NN_CKPT_META_MAX
 
 typedef struct {
     const char *key, *value;
@@ -40,15 +40,17 @@ const char *harness_ckpt_meta(const ckpt_file *f, const char *key);
 typedef struct {
     size_t loaded;      /* tensors copied into the model */
     size_t missing;     /* model parameters/statistics not in the file */
-    size_t ignored;     /* file tensors the model has no use for */
-    char first_missing[NN_NAME_MAX];
+    size_t ignored;     /* file tensors the model has no use for (fc.*) */
+    bool has_optimizer; /* the Adam state and step counts were loaded */
+    char text[4096];    /* "missing a; unknown b; ..." (nn_ckpt_report) */
 } ckpt_load_report;
 
-/* Copies every tensor whose name and shape match a model parameter or
- * statistic (and, with_opt, the optimizer state). A name that matches with
- * another shape is an error (false + one line); missing and unused names are
- * only counted (an ImageNet file's fc.* and num_batches_tracked are
- * "ignored"). */
+/* Loads the file into the model through nn/checkpoint.h: every tensor whose
+ * name, dtype and shape match, the freeze state of a project checkpoint and,
+ * when present, the optimizer state. A matching name with another dtype or
+ * shape, or (with_opt) a file without the optimizer state, is an error
+ * (false + one line); missing and unused names are only reported (an
+ * ImageNet file's fc.* and the new head). */
 bool harness_ckpt_load(const ckpt_file *f, nn_model *m, bool with_opt,
                        ckpt_load_report *rep);
 

@@ -85,8 +85,8 @@ int harness_predict_main(int argc, char **argv)
         !harness_ckpt_load(f, m, false, &r))
         goto done;
     if (r.missing) {
-        fprintf(stderr, "predict: %s: %zu tensors missing (first: %s)\n",
-                argv[1], r.missing, r.first_missing);
+        fprintf(stderr, "predict: %s: %zu tensors missing: %s\n",
+                argv[1], r.missing, r.text);
         goto done;
     }
     x = malloc(3 * size * size * sizeof *x);

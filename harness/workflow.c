@@ -329,8 +329,8 @@ static bool load_pretrained(wf *w)
            w->o.pretrained, r.ignored);
     if (r.loaded < 100) {
         fprintf(stderr, "train: %s: only %zu of the body's tensors found "
-                "(first missing: %s)\n", w->o.pretrained, r.loaded,
-                r.first_missing);
+                "(%s)\n", w->o.pretrained, r.loaded,
+                r.text);
         return false;
     }
     nn_freeze(&w->m);

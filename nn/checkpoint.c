@@ -144,35 +144,51 @@ static void build(const nn_model *m, bool with_opt, ckpt_list *l)
     add(l, "opt.step", NN_ST_I64, 1, &six, l->steps);
 }
 
-static nn_st_status write_any(const nn_model *m, bool with_opt, void *buf,
-                              size_t cap, size_t *bytes, char *msg,
+static nn_st_status write_any(const nn_model *m, bool with_opt,
+                              const nn_st_meta *extra, size_t nextra,
+                              void *buf, size_t cap, size_t *bytes, char *msg,
                               size_t msg_cap)
 {
+    if (nextra > NN_CKPT_META_MAX) {
+        if (msg_cap) {
+            s_cat(msg, msg_cap, "too many metadata pairs (at most ", "");
+            size_t n = s_len(msg);
+            s_uint(msg + n, msg_cap - n, NN_CKPT_META_MAX);
+            s_cat(msg, msg_cap, msg, ")");
+        }
+        return NN_ST_EARG;
+    }
     ckpt_list l;
     build(m, with_opt, &l);
     s_uint(l.classes, sizeof l.classes, m->classes);
-    nn_st_meta meta[4] = {
+    nn_st_meta meta[4 + NN_CKPT_META_MAX] = {
         {"format", "pt"},
         {"resin.model", "resnet34-fastai-head"},
         {"resin.classes", l.classes},
         {"resin.frozen", m->frozen ? "1" : "0"},
     };
+    for (size_t i = 0; i < nextra; i++)
+        meta[4 + i] = extra[i];
+    size_t nmeta = 4 + nextra;
     if (!buf)
-        return nn_st_write_size(l.t, l.n, meta, 4, bytes, msg, msg_cap);
-    return nn_st_write(buf, cap, l.t, l.n, meta, 4, bytes, msg, msg_cap);
+        return nn_st_write_size(l.t, l.n, meta, nmeta, bytes, msg, msg_cap);
+    return nn_st_write(buf, cap, l.t, l.n, meta, nmeta, bytes, msg, msg_cap);
 }
 
-nn_st_status nn_ckpt_size(const nn_model *m, bool with_opt, size_t *bytes,
-                          char *msg, size_t msg_cap)
+nn_st_status nn_ckpt_size(const nn_model *m, bool with_opt,
+                          const nn_st_meta *extra, size_t nextra,
+                          size_t *bytes, char *msg, size_t msg_cap)
 {
-    return write_any(m, with_opt, NULL, 0, bytes, msg, msg_cap);
+    return write_any(m, with_opt, extra, nextra, NULL, 0, bytes, msg, msg_cap);
 }
 
-nn_st_status nn_ckpt_write(const nn_model *m, bool with_opt, void *buf,
+nn_st_status nn_ckpt_write(const nn_model *m, bool with_opt,
+                           const nn_st_meta *extra, size_t nextra, void *buf,
                            size_t cap, size_t *bytes, char *msg,
                            size_t msg_cap)
 {
-    return write_any(m, with_opt, buf, cap, bytes, msg, msg_cap);
+    return write_any(m, with_opt, extra, nextra, buf, cap, bytes, msg,
+                     msg_cap);
 }
 
 // --- loading ----------------------------------------------------------------------------

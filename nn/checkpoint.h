@@ -11,7 +11,8 @@
  *   opt.exp_avg_sq.<name>          F32 Adam second moment (with_opt)
  *   opt.step                       I64 (6): step count per optimizer group
  *   metadata resin.model = "resnet34-fastai-head", resin.classes = C,
- *            resin.frozen = "0" / "1", format = "pt".
+ *            resin.frozen = "0" / "1", format = "pt", then the caller's own
+ *            keys (at most NN_CKPT_META_MAX: class names, resume position).
  *
  * Loading accepts the project's own files and torchvision resnet34 state
  * dicts saved as safetensors: fc.* is ignored, every other unknown tensor,
@@ -27,6 +28,7 @@
 #include "nn/safetensors.h"
 
 #define NN_CKPT_MAX_TENSORS (3 * NN_PARAMS + 2 * NN_BNS * 2 + 8)
+#define NN_CKPT_META_MAX 32 /* caller metadata pairs per checkpoint */
 
 typedef struct nn_ckpt_report {
     size_t loaded;                /* tensors copied into the model */
@@ -38,12 +40,17 @@ typedef struct nn_ckpt_report {
     char text[4096];              /* "missing: a, b; unknown: c; ..." */
 } nn_ckpt_report;
 
-/* Exact bytes of the checkpoint nn_ckpt_write would produce. */
-nn_st_status nn_ckpt_size(const nn_model *m, bool with_opt, size_t *bytes,
-                          char *msg, size_t msg_cap);
+/* Exact bytes of the checkpoint nn_ckpt_write would produce with the same
+ * arguments. */
+nn_st_status nn_ckpt_size(const nn_model *m, bool with_opt,
+                          const nn_st_meta *extra, size_t nextra,
+                          size_t *bytes, char *msg, size_t msg_cap);
 
-/* Serialises the model (and, with_opt, the optimizer) into buf. */
-nn_st_status nn_ckpt_write(const nn_model *m, bool with_opt, void *buf,
+/* Serialises the model (and, with_opt, the optimizer) into buf, with the
+ * nextra caller metadata pairs after the project's own (NN_ST_EARG beyond
+ * NN_CKPT_META_MAX). */
+nn_st_status nn_ckpt_write(const nn_model *m, bool with_opt,
+                           const nn_st_meta *extra, size_t nextra, void *buf,
                            size_t cap, size_t *bytes, char *msg,
                            size_t msg_cap);
 

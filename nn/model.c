@@ -339,6 +339,8 @@ bool nn_model_init(nn_model *m, size_t batch, size_t size, size_t classes,
     m->seed = 0;
     m->loss = 0;
     m->bn_batches = 0;
+    m->trace = NULL;
+    m->trace_ctx = NULL;
     for (size_t i = 0; i < m->param_floats; i++)
         m->grad[i] = 0.0f;
     nn_freeze(m);

@@ -155,6 +155,24 @@ typedef struct nn_hparams {
     float wd;                     /* fastai default 1e-2 */
 } nn_hparams;
 
+/* What a step is doing, for profiling (nn_model.trace). */
+typedef enum nn_op {
+    NN_OP_NONE,             /* the step has ended */
+    NN_OP_CONV_FWD,         /* convolution forward (weight packing included) */
+    NN_OP_CONV_BWD_DATA,    /* convolution backward-data (packing included) */
+    NN_OP_CONV_BWD_WEIGHTS, /* convolution backward-weights */
+    NN_OP_BN,               /* batch-norm forward, recompute, backward */
+    NN_OP_ELTWISE,          /* ReLU, add, max-pool, gradient clearing */
+    NN_OP_HEAD,             /* concat pool, head BN, dropout, linear, loss */
+    NN_OP_OPTIM,            /* weight decay and Adam */
+    NN_OP_COUNT
+} nn_op;
+
+/* Called at the start of every operation of a step with its kind, and with
+ * NN_OP_NONE when the step ends: the time between two calls belongs to the
+ * first one's kind. */
+typedef void (*nn_trace_fn)(void *ctx, nn_op op);
+
 typedef struct nn_model {
     size_t batch, size, classes;
     size_t threads;               /* most pool threads the scratch allows */
@@ -208,6 +226,10 @@ typedef struct nn_model {
     size_t n;
     uint64_t seed;
     float loss;
+
+    /* profiling: NULL after nn_model_init; the caller may set it */
+    nn_trace_fn trace;
+    void *trace_ctx;
 } nn_model;
 
 // --- plan, init -------------------------------------------------------------

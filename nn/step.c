@@ -39,6 +39,13 @@ static size_t numel(size_t n, const nn_conv *c)
     return n * c->oc * c->oh * c->ow;
 }
 
+/* The profiling hook (nn_model.trace): op starts now. */
+static void mark(const nn_model *m, nn_op op)
+{
+    if (m->trace)
+        m->trace(m->trace_ctx, op);
+}
+
 // --- batch norm -----------------------------------------------------------------
 
 /* Training forward (running statistics updated), evaluation forward
@@ -48,6 +55,7 @@ static void bn_fwd(nn_model *m, const nn_bn *bn, size_t n, size_t hw, float *y,
                    const float *x, bool relu, bool train, bool update,
                    const kern_pool *pool)
 {
+    mark(m, NN_OP_BN);
     if (train)
         kern_f32_batchnorm2d_forward_train(
             pool, n, bn->c, hw, y, bn->mean, bn->rstd,
@@ -64,6 +72,7 @@ static void bn_bwd(nn_model *m, const nn_bn *bn, size_t n, size_t hw,
                    float *dx, const float *dy, const float *x,
                    const float *relu_out, const kern_pool *pool)
 {
+    mark(m, NN_OP_BN);
     kern_f32_batchnorm2d_backward(pool, n, bn->c, hw, dx, G(m, bn->weight),
                                   G(m, bn->bias), dy, x, relu_out,
                                   P(m, bn->weight), bn->mean, bn->rstd);
@@ -75,19 +84,23 @@ static void block_forward(nn_model *m, const nn_block *b, size_t n,
                           const float *x, bool train, const kern_pool *pool)
 {
     size_t hw = b->conv1.oh * b->conv1.ow, cnt = numel(n, &b->conv1);
+    mark(m, NN_OP_CONV_FWD);
     nn_conv_forward(&b->conv1, n, b->a1, x, P(m, b->conv1.weight), m->scratch,
                     pool);
     bn_fwd(m, &b->bn1, n, hw, m->w0, b->a1, true, train, true, pool);
+    mark(m, NN_OP_CONV_FWD);
     nn_conv_forward(&b->conv2, n, b->a2, m->w0, P(m, b->conv2.weight),
                     m->scratch, pool);
     bn_fwd(m, &b->bn2, n, hw, b->out, b->a2, false, train, true, pool);
     const float *shortcut = x;
     if (b->has_down) {
+        mark(m, NN_OP_CONV_FWD);
         nn_conv_forward(&b->down, n, b->ad, x, P(m, b->down.weight),
                         m->scratch, pool);
         bn_fwd(m, &b->bnd, n, hw, m->w1, b->ad, false, train, true, pool);
         shortcut = m->w1;
     }
+    mark(m, NN_OP_ELTWISE);
     kern_f32_add_relu(pool, cnt, b->out, b->out, shortcut);
 }
 
@@ -96,10 +109,12 @@ static void head_forward(nn_model *m, size_t n, bool train,
 {
     const nn_block *last = &m->blocks[NN_BLOCKS - 1];
     size_t C = m->classes;
+    mark(m, NN_OP_HEAD);
     kern_f32_concat_pool_forward(pool, n, last->conv2.oc,
                                  last->conv2.oh * last->conv2.ow, m->h0,
                                  last->out);
     bn_fwd(m, &m->head_bn1, n, 1, m->h2, m->h0, false, train, true, pool);
+    mark(m, NN_OP_HEAD);
     if (train)
         kern_f32_dropout_forward(pool, n * NN_HEAD_FEATURES, m->h2, m->h2,
                                  m->dropout[0], nn_dropout_seed(m->seed, 0),
@@ -108,6 +123,7 @@ static void head_forward(nn_model *m, size_t n, bool train,
                       P(m, m->fc1_w), P(m, m->fc1_b), m->scratch, pool);
     kern_f32_relu(pool, n * NN_HEAD_HIDDEN, m->h4, m->h4);
     bn_fwd(m, &m->head_bn2, n, 1, m->h6, m->h4, false, train, true, pool);
+    mark(m, NN_OP_HEAD);
     if (train)
         kern_f32_dropout_forward(pool, n * NN_HEAD_HIDDEN, m->h6, m->h6,
                                  m->dropout[1], nn_dropout_seed(m->seed, 1),
@@ -130,10 +146,12 @@ static float forward(nn_model *m, const float *images, const int32_t *labels,
             m->labels[i] = labels[i];
     // stem
     size_t s1 = m->stem.oh;
+    mark(m, NN_OP_CONV_FWD);
     nn_conv_forward(&m->stem, n, m->c1, images, P(m, m->stem.weight),
                     m->scratch, pool);
     bn_fwd(m, &m->stem_bn, n, s1 * s1, m->big0, m->c1, true, train, true,
            pool);
+    mark(m, NN_OP_ELTWISE);
     kern_f32_maxpool_3x3s2p1_forward(pool, n, 64, s1, s1, m->p1, m->big0);
     // body
     const float *x = m->p1;
@@ -143,6 +161,7 @@ static float forward(nn_model *m, const float *images, const int32_t *labels,
     }
     // head and loss (dlogits now, for backward)
     head_forward(m, n, train, pool);
+    mark(m, NN_OP_HEAD);
     float loss = 0.0f;
     if (labels)
         loss = kern_f32_softmax_xent(n, m->classes, m->item_loss, m->probs,
@@ -185,6 +204,7 @@ float nn_forward_eval(nn_model *m, const float *images, const int32_t *labels,
 
 static void clear_grads(nn_model *m, const kern_pool *pool)
 {
+    mark(m, NN_OP_ELTWISE);
     for (int pg = 0; pg < NN_PG_COUNT; pg++)
         if (nn_pg_trainable(m, pg))
             kern_f32_fill(pool, m->pg_begin[pg + 1] - m->pg_begin[pg],
@@ -196,9 +216,10 @@ static void conv_bwd_weights(nn_model *m, const nn_conv *c, size_t n,
                              const float *dy, const float *x,
                              const kern_pool *pool)
 {
-    if (trains(m, c->weight))
-        nn_conv_backward_weights(c, n, G(m, c->weight), dy, x, m->scratch,
-                                 pool);
+    if (!trains(m, c->weight))
+        return;
+    mark(m, NN_OP_CONV_BWD_WEIGHTS);
+    nn_conv_backward_weights(c, n, G(m, c->weight), dy, x, m->scratch, pool);
 }
 
 /* gin: gradient of the block output (consumed); gout: of its input x. */
@@ -207,22 +228,27 @@ static void block_backward(nn_model *m, const nn_block *b, size_t n,
                            const kern_pool *pool)
 {
     size_t hw = b->conv1.oh * b->conv1.ow, cnt = numel(n, &b->conv1);
+    mark(m, NN_OP_ELTWISE);
     kern_f32_relu_backward(pool, cnt, gin, gin, b->out);
     if (b->has_down) {
         bn_bwd(m, &b->bnd, n, hw, m->w0, gin, b->ad, NULL, pool);
         conv_bwd_weights(m, &b->down, n, m->w0, x, pool);
+        mark(m, NN_OP_CONV_BWD_DATA);
         nn_conv_backward_data(&b->down, n, gout, m->w0, P(m, b->down.weight),
                               false, m->scratch, pool);
     }
     bn_bwd(m, &b->bn2, n, hw, m->w0, gin, b->a2, NULL, pool);
     bn_fwd(m, &b->bn1, n, hw, m->w1, b->a1, true, true, false, pool);
     conv_bwd_weights(m, &b->conv2, n, m->w0, m->w1, pool);
+    mark(m, NN_OP_CONV_BWD_DATA);
     nn_conv_backward_data(&b->conv2, n, m->w2, m->w0, P(m, b->conv2.weight),
                           false, m->scratch, pool);
     bn_bwd(m, &b->bn1, n, hw, m->w2, m->w2, b->a1, m->w1, pool);
     conv_bwd_weights(m, &b->conv1, n, m->w2, x, pool);
+    mark(m, NN_OP_CONV_BWD_DATA);
     nn_conv_backward_data(&b->conv1, n, gout, m->w2, P(m, b->conv1.weight),
                           b->has_down, m->scratch, pool);
+    mark(m, NN_OP_ELTWISE);
     if (!b->has_down)
         kern_f32_add(pool, cnt, gout, gout, gin);
 }
@@ -232,12 +258,14 @@ static void head_backward(nn_model *m, size_t n, float *gbody,
 {
     size_t C = m->classes;
     const nn_block *last = &m->blocks[NN_BLOCKS - 1];
+    mark(m, NN_OP_HEAD);
     nn_linear_backward(n, NN_HEAD_HIDDEN, C, m->hg1, G(m, m->fc2_w),
                        G(m, m->fc2_b), m->dlogits, m->h6, P(m, m->fc2_w),
                        m->scratch, pool);
     kern_f32_dropout_backward(pool, n * NN_HEAD_HIDDEN, m->hg1, m->hg1,
                               m->dropout[1], nn_dropout_seed(m->seed, 1));
     bn_bwd(m, &m->head_bn2, n, 1, m->hg0, m->hg1, m->h4, NULL, pool);
+    mark(m, NN_OP_HEAD);
     kern_f32_relu_backward(pool, n * NN_HEAD_HIDDEN, m->hg0, m->hg0, m->h4);
     nn_linear_backward(n, NN_HEAD_FEATURES, NN_HEAD_HIDDEN, m->hg1,
                        G(m, m->fc1_w), G(m, m->fc1_b), m->hg0, m->h2,
@@ -245,6 +273,7 @@ static void head_backward(nn_model *m, size_t n, float *gbody,
     kern_f32_dropout_backward(pool, n * NN_HEAD_FEATURES, m->hg1, m->hg1,
                               m->dropout[0], nn_dropout_seed(m->seed, 0));
     bn_bwd(m, &m->head_bn1, n, 1, m->hg0, m->hg1, m->h0, NULL, pool);
+    mark(m, NN_OP_HEAD);
     kern_f32_concat_pool_backward(pool, n, last->conv2.oc,
                                   last->conv2.oh * last->conv2.ow, gbody,
                                   m->hg0, last->out, m->h0);
@@ -266,6 +295,7 @@ void nn_backward(nn_model *m, const kern_pool *pool)
     // stem: gin = d(p1); the ReLU output is recomputed into big0
     bn_fwd(m, &m->stem_bn, n, s1 * s1, m->big0, m->c1, true, true, false,
            pool);
+    mark(m, NN_OP_ELTWISE);
     kern_f32_maxpool_3x3s2p1_backward(pool, n, 64, s1, s1, m->big1, gin,
                                       m->big0, m->p1);
     bn_bwd(m, &m->stem_bn, n, s1 * s1, m->big1, m->big1, m->c1, m->big0,
@@ -279,6 +309,8 @@ float nn_train_step(nn_model *m, const float *images, const int32_t *labels,
 {
     float loss = nn_forward_train(m, images, labels, n, seed, pool);
     nn_backward(m, pool);
+    mark(m, NN_OP_OPTIM);
     nn_optimizer_step(m, hp, pool);
+    mark(m, NN_OP_NONE);
     return loss;
 }

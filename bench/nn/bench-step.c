@@ -7,6 +7,8 @@
  *       warm-up step), then N timed steps; prints one key=value line with
  *       the median step time, img_s = B / median, peak_rss_mb (getrusage
  *       ru_maxrss of this process) and plan_mb (the plan's arenas).
+ *   step ... --profile   also prints, per kind of operation (nn_op), its
+ *       mean seconds per timed step and share, through nn_model.trace.
  *   step --plan --batch B --size S --threads T   prints the plan's arenas.
  *   step --suite FILE.json   (make bench): 224x224, batch 16 and 32, 2
  *       threads, unfrozen and frozen, each in its own process (so each peak
@@ -33,7 +35,7 @@
 
 typedef struct opts {
     size_t batch, size, threads, steps, classes;
-    bool frozen;
+    bool frozen, profile;
 } opts;
 
 typedef struct result {
@@ -59,6 +61,43 @@ static double peak_rss_mb(void)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_maxrss / 1024.0; /* KiB on Linux */
+}
+
+// --- profile ----------------------------------------------------------------------
+
+static const char *const op_names[NN_OP_COUNT] = {
+    [NN_OP_NONE] = "other", [NN_OP_CONV_FWD] = "conv_fwd",
+    [NN_OP_CONV_BWD_DATA] = "conv_bwd_data",
+    [NN_OP_CONV_BWD_WEIGHTS] = "conv_bwd_weights", [NN_OP_BN] = "bn",
+    [NN_OP_ELTWISE] = "eltwise", [NN_OP_HEAD] = "head",
+    [NN_OP_OPTIM] = "optim",
+};
+
+typedef struct profile {
+    double sec[NN_OP_COUNT];
+    double t0;
+    nn_op cur;
+} profile;
+
+static void profile_mark(void *ctx, nn_op op)
+{
+    profile *p = ctx;
+    double t = now();
+    p->sec[p->cur] += t - p->t0;
+    p->t0 = t;
+    p->cur = op;
+}
+
+static void profile_print(const profile *p, size_t steps)
+{
+    double total = 0.0;
+    for (int i = 0; i < NN_OP_COUNT; i++)
+        total += p->sec[i];
+    printf("profile (mean s per step, share):");
+    for (int i = 1; i < NN_OP_COUNT; i++)
+        printf(" %s=%.3f/%.1f%%", op_names[i], p->sec[i] / (double)steps,
+               100.0 * p->sec[i] / total);
+    printf("\n");
 }
 
 // --- one configuration in this process ------------------------------------------
@@ -102,8 +141,15 @@ static int run(const opts *o)
 
     double *t = calloc(o->steps, sizeof *t);
     float loss = nn_train_step(&m, x, labels, o->batch, 0, &hp, pool);
+    static profile prof;
+    if (o->profile) {
+        m.trace = profile_mark;
+        m.trace_ctx = &prof;
+    }
     for (size_t i = 0; i < o->steps; i++) {
         double t0 = now();
+        prof.t0 = t0;
+        prof.cur = NN_OP_NONE;
         loss = nn_train_step(&m, x, labels, o->batch, i + 1, &hp, pool);
         t[i] = now() - t0;
     }
@@ -116,6 +162,8 @@ static int run(const opts *o)
            o->batch, o->size, o->threads, (int)o->frozen, o->steps, med,
            (double)o->batch / med, peak_rss_mb(), plan_mb,
            kern_isa_name(kern_isa_active()), loss);
+    if (o->profile)
+        profile_print(&prof, o->steps);
     fflush(stdout);
     harness_pool_free(pool);
     free(t);
@@ -265,6 +313,10 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         if (!strcmp(a, "--frozen") || !strcmp(a, "--plan")) {
             *(a[2] == 'f' ? &o.frozen : &plan) = true;
+            continue;
+        }
+        if (!strcmp(a, "--profile")) {
+            o.profile = true;
             continue;
         }
         if (i + 1 >= argc)

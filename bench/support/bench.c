@@ -3,6 +3,8 @@
  */
 #include "bench/support/bench.h"
 
+#include <stdatomic.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -66,8 +68,21 @@ double bench_time_median(bench_fn fn, void *ctx, size_t min_reps,
 
 static volatile float fma_sink;
 
+/* One task per thread, each waiting until every task has started: the pool
+ * hands tasks out dynamically, so without the wait a caller that runs ahead
+ * of a worker still waking up can take both tasks one after the other, and
+ * the probe reads one core's peak as two cores'. */
+typedef struct fma_start {
+    atomic_size_t started;
+    size_t threads;
+} fma_start;
+
 static void fma_task(void *ctx, size_t task, size_t thread)
 {
+    fma_start *b = ctx;
+    atomic_fetch_add(&b->started, 1);
+    while (atomic_load(&b->started) < b->threads)
+        ;
     fma_sink = bench_fma_chains__avx2(FMA_ITERS);
 }
 
@@ -82,8 +97,9 @@ double bench_fma_peak_gflops(size_t threads)
         return 0.0;
     double best = 0.0;
     for (int r = 0; r < 5; r++) {
+        fma_start start = {0, threads};
         double t0 = bench_now();
-        kern_parallel_for(pool, fma_task, NULL, threads);
+        kern_parallel_for(pool, fma_task, &start, threads);
         double t = bench_now() - t0;
         double gflops = 1e-9 * (double)threads * FMA_ITERS * 12 * 16 / t;
         if (gflops > best)

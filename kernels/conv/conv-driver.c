@@ -81,12 +81,13 @@ static size_t pad_scratch(const pad_geom *g)
     return pad_none(g) ? 0 : pad_floats(g);
 }
 
-static void pad_image(const pad_geom *g, float *restrict dst,
-                      const float *restrict src)
+/* Rows [y0, y1) of every padded plane. */
+static void pad_rows(const pad_geom *g, float *restrict dst,
+                     const float *restrict src, size_t y0, size_t y1)
 {
     size_t row = g->wp * g->cb, lo = g->left * g->cb, len = g->w * g->cb;
     for (size_t b = 0; b < g->nb; b++)
-        for (size_t y = 0; y < g->hp; y++) {
+        for (size_t y = y0; y < y1; y++) {
             float *d = dst + (b * g->hp + y) * row;
             size_t i = 0;
             if (y >= g->top && y < g->top + g->h) {
@@ -99,6 +100,40 @@ static void pad_image(const pad_geom *g, float *restrict dst,
             for (; i < row; i++)
                 d[i] = 0.0f;
         }
+}
+
+static void pad_image(const pad_geom *g, float *restrict dst,
+                      const float *restrict src)
+{
+    pad_rows(g, dst, src, 0, g->hp);
+}
+
+typedef struct pad_batch {
+    pad_geom g;
+    float *dst;
+    const float *src;
+} pad_batch;
+
+/* Row bands: a task walks its image in bands of output rows and runs every
+ * output group of the task over a band before moving on, so the band's
+ * input rows (about CONV_BAND_BYTES) are reused from L2 by every group
+ * instead of the whole image being streamed once per group, and each band
+ * is padded just before it is read. When the task's weights outgrow half
+ * of L2 (layer3, layer4) the image is one band: there the image is small
+ * and the weights are what must stream once. */
+#define CONV_BAND_BYTES (128 * 1024)
+#define CONV_BAND_WEIGHT_BYTES (512 * 1024)
+
+/* Output rows per band; row_bytes: one padded input row over all blocks,
+ * k, stride: input rows of the first output row and step per row. */
+static size_t band_rows(size_t rows, size_t row_bytes, size_t k,
+                        size_t stride, size_t weight_bytes)
+{
+    if (weight_bytes > CONV_BAND_WEIGHT_BYTES)
+        return rows;
+    size_t in_rows = CONV_BAND_BYTES / row_bytes;
+    size_t band = in_rows > k ? (in_rows - k) / stride + 1 : 1;
+    return KERN_MIN(rows, band);
 }
 
 static size_t cb_of(const kern_conv_shape *s)
@@ -148,6 +183,30 @@ static pad_geom grad_pad(const kern_conv_shape *s)
     };
 }
 
+/* Run a small plane across images (run_images): at least 6 images, a plane
+ * of at most CONV_IMAGES_PIXELS pixels (ResNet-34's 7x7 planes), and
+ * enough 16-channel groups for every thread (the tasks are the groups). */
+#define CONV_IMAGES_PIXELS 64
+
+static bool across_images(const kern_conv_shape *s, size_t pixels,
+                          size_t channels, const kern_pool *pool)
+{
+    return s->n >= KERN_CONV_MR && pixels <= CONV_IMAGES_PIXELS &&
+           KERN_DIV_UP(channels, 16) >= 2 * kern_pool_threads(pool);
+}
+
+static bool fwd_across(const kern_conv_shape *s, const kern_pool *pool)
+{
+    return across_images(s, s->oh * s->ow, s->oc, pool);
+}
+
+/* Backward-data planes are the stride phases of the input gradient. */
+static bool bwd_across(const kern_conv_shape *s, const kern_pool *pool)
+{
+    size_t ph = KERN_DIV_UP(s->h, s->stride), pw = KERN_DIV_UP(s->w, s->stride);
+    return across_images(s, ph * pw, s->ic, pool);
+}
+
 // --- scratch ---------------------------------------------------------------------
 
 static size_t bwdw_items(const kern_conv_shape *s)
@@ -161,13 +220,16 @@ size_t kern_conv_scratch_size(const kern_conv_shape *s, kern_conv_pass pass,
                               const kern_pool *pool)
 {
     size_t threads = kern_pool_threads(pool);
+    /* one padded image per thread, or the whole padded batch across images */
     if (pass == KERN_CONV_FORWARD) {
         pad_geom g = input_pad(s);
-        return threads * kern_align_up(pad_scratch(&g) * sizeof(float));
+        size_t k = fwd_across(s, pool) ? s->n : threads;
+        return k * kern_align_up(pad_scratch(&g) * sizeof(float));
     }
     if (pass == KERN_CONV_BACKWARD_DATA) {
         pad_geom g = grad_pad(s);
-        return threads * kern_align_up(pad_scratch(&g) * sizeof(float));
+        size_t k = bwd_across(s, pool) ? s->n : threads;
+        return k * kern_align_up(pad_scratch(&g) * sizeof(float));
     }
     return bww_scratch(s);
 }
@@ -181,6 +243,8 @@ typedef struct plane_job {
     kern_conv_fwd_ukernel_fn fn;
     size_t rows, cols, in_rs, out_rs, out_ps;
     size_t w_used; // weight floats read per input block (a phase reads a subset)
+    size_t imgs;   // > 0: the plane of imgs images, in_is / out_is floats apart
+    size_t in_is, out_is;
 } plane_job;
 
 /* Row by row, in balanced runs: 7 pixels as 4 + 3, not 6 + 1. */
@@ -227,6 +291,33 @@ static void run_flat(const plane_job *j, size_t span)
     }
 }
 
+/* Across images: the microkernel's pixels are one output pixel (y, x) of up
+ * to 6 images (the pixel step is the image stride), so a small plane keeps
+ * 6 pixels per call with none dropped (a 7x7 plane run flat fills 49 of 66
+ * slots) and each weight chunk serves every image. */
+static void run_images(const plane_job *j)
+{
+    kern_conv_fwd_args a = j->k;
+    ptrdiff_t off[KERN_CONV_MR];
+    size_t sets = KERN_DIV_UP(j->imgs, KERN_CONV_MR);
+    for (size_t p = 0; p < KERN_CONV_MR; p++)
+        off[p] = (ptrdiff_t)(p * j->out_is);
+    a.out_off = off;
+    a.in_ps = j->in_is;
+    for (size_t i = 0; i < sets; i++) {
+        size_t i0 = i * j->imgs / sets;
+        a.r = (i + 1) * j->imgs / sets - i0;
+        for (size_t y = 0; y < j->rows; y++)
+            for (size_t x = 0; x < j->cols; x++) {
+                a.in = j->k.in + i0 * j->in_is + y * j->in_rs +
+                       x * j->k.in_ps;
+                a.out = j->k.out + i0 * j->out_is + y * j->out_rs +
+                        x * j->out_ps;
+                j->fn(&a);
+            }
+    }
+}
+
 /* Input blocks per pass over the plane. When a group's weights outgrow
  * about an eighth of L2 (layer3, layer4: 147 and 295 KB), each pass takes
  * 16 KB of them, which stay in L1 while every pixel run of the (small)
@@ -252,7 +343,9 @@ static void run_plane(const plane_job *j)
         c.k.in = j->k.in + b * j->k.in_bstride;
         c.k.w = j->k.w + b * j->k.w_bstride;
         c.k.accumulate = b > 0 || j->k.accumulate;
-        if (flat)
+        if (j->imgs)
+            run_images(&c);
+        else if (flat)
             run_flat(&c, span);
         else
             run_rows(&c);
@@ -269,11 +362,15 @@ typedef struct fwd_ctx {
     size_t split, slab;
 } fwd_ctx;
 
+/* Output rows [y0, y1) of the 16-channel group at g16; imgs > 0: of imgs
+ * images at once (xp, out: image 0). */
 static void fwd_group(const kern_conv_shape *s, float *out, const float *xp,
-                      const float *wpack, size_t g16)
+                      const float *wpack, size_t g16, size_t y0, size_t y1,
+                      size_t imgs)
 {
     pad_geom pg = input_pad(s);
     size_t cb = pg.cb, taps = s->kh * s->kw, gw = KERN_MIN(16, s->oc - g16);
+    size_t in_rs = s->stride * pg.wp * cb;
     ptrdiff_t in_off[KERN_CONV_MAX_TAPS];
     size_t w_off[KERN_CONV_MAX_TAPS];
     for (size_t t = 0; t < taps; t++) {
@@ -282,17 +379,19 @@ static void fwd_group(const kern_conv_shape *s, float *out, const float *xp,
     }
     plane_job j = {
         .k = {
-            .in = xp, .w = wpack + g16 * s->ic * taps,
-            .out = out + g16 * s->oh * s->ow,
+            .in = xp + y0 * in_rs, .w = wpack + g16 * s->ic * taps,
+            .out = out + g16 * s->oh * s->ow + y0 * s->ow * 8,
             .in_off = in_off, .w_off = w_off, .ntaps = taps,
             .nblocks = pg.nb, .in_bstride = pg.hp * pg.wp * cb,
             .w_bstride = taps * cb * gw, .in_ps = s->stride * cb,
             .out_bstride = s->oh * s->ow * 8, .g = gw / 8,
         },
         .fn = cb == 8 ? table.fwd_c8 : table.fwd_c1,
-        .rows = s->oh, .cols = s->ow,
-        .in_rs = s->stride * pg.wp * cb, .out_rs = s->ow * 8, .out_ps = 8,
-        .w_used = taps * cb * gw,
+        .rows = y1 - y0, .cols = s->ow,
+        .in_rs = in_rs, .out_rs = s->ow * 8, .out_ps = 8,
+        .w_used = taps * cb * gw, .imgs = imgs,
+        .in_is = pad_none(&pg) ? s->ic * s->h * s->w : pad_floats(&pg),
+        .out_is = s->oc * s->oh * s->ow,
     };
     run_plane(&j);
 }
@@ -303,17 +402,28 @@ static void fwd_task(void *vctx, size_t task, size_t thread)
     const kern_conv_shape *s = c->s;
     size_t n = task / c->split, part = task % c->split;
     size_t groups = KERN_DIV_UP(s->oc, 16);
+    size_t g0 = part * groups / c->split, g1 = (part + 1) * groups / c->split;
     pad_geom pg = input_pad(s);
     const float *src = c->inp + n * s->ic * s->h * s->w, *xp = src;
-    if (!pad_none(&pg)) {
-        float *dst = (float *)(c->scratch + thread * c->slab);
-        pad_image(&pg, dst, src);
+    float *dst = (float *)(c->scratch + thread * c->slab);
+    if (!pad_none(&pg))
         xp = dst;
-    }
+    size_t band = band_rows(s->oh, pg.wp * s->ic * sizeof(float), s->kh,
+                            s->stride,
+                            (g1 - g0) * 16 * s->ic * s->kh * s->kw *
+                                sizeof(float));
     float *out = c->out + n * s->oc * s->oh * s->ow;
-    for (size_t g = part * groups / c->split;
-         g < (part + 1) * groups / c->split; g++)
-        fwd_group(s, out, xp, c->wpack, g * 16);
+    size_t padded = 0;
+    for (size_t y0 = 0; y0 < s->oh; y0 += band) {
+        size_t y1 = KERN_MIN(s->oh, y0 + band);
+        size_t need = KERN_MIN(pg.hp, (y1 - 1) * s->stride + s->kh);
+        if (!pad_none(&pg) && need > padded) {
+            pad_rows(&pg, dst, src, padded, need);
+            padded = need;
+        }
+        for (size_t g = g0; g < g1; g++)
+            fwd_group(s, out, xp, c->wpack, g * 16, y0, y1, 0);
+    }
 }
 
 /* Tasks per image: 1 when there are enough images for every thread. */
@@ -322,6 +432,26 @@ static size_t image_split(const kern_conv_shape *s, size_t groups,
 {
     size_t t = kern_pool_threads(pool);
     return s->n >= t ? 1 : KERN_MIN(groups, KERN_DIV_UP(t, s->n));
+}
+
+/* The whole padded batch, one image per task (across images). */
+static void pad_batch_task(void *vctx, size_t n, size_t thread)
+{
+    const pad_batch *b = vctx;
+    (void)thread;
+    pad_image(&b->g, b->dst + n * pad_floats(&b->g),
+              b->src + n * b->g.nb * b->g.h * b->g.w * b->g.cb);
+}
+
+/* Across images: one task per 16-channel group over the whole batch. */
+static void fwd_images_task(void *vctx, size_t g, size_t thread)
+{
+    const fwd_ctx *c = vctx;
+    const kern_conv_shape *s = c->s;
+    pad_geom pg = input_pad(s);
+    const float *xp = pad_none(&pg) ? c->inp : (const float *)c->scratch;
+    (void)thread;
+    fwd_group(s, c->out, xp, c->wpack, g * 16, 0, s->oh, s->n);
 }
 
 void kern_conv_forward(const kern_conv_shape *s, float *out, const float *inp,
@@ -335,6 +465,13 @@ void kern_conv_forward(const kern_conv_shape *s, float *out, const float *inp,
         .split = image_split(s, KERN_DIV_UP(s->oc, 16), pool),
         .slab = kern_align_up(pad_scratch(&pg) * sizeof(float)),
     };
+    if (fwd_across(s, pool)) {
+        pad_batch b = {pg, scratch, inp};
+        if (!pad_none(&pg))
+            kern_parallel_for(pool, pad_batch_task, &b, s->n);
+        kern_parallel_for(pool, fwd_images_task, &c, KERN_DIV_UP(s->oc, 16));
+        return;
+    }
     kern_parallel_for(pool, fwd_task, &c, s->n * c.split);
 }
 
@@ -346,6 +483,7 @@ typedef struct bwd_ctx {
     const float *dout, *wpack;
     char *scratch;
     size_t split, slab;
+    size_t imgs; // > 0: across images (bwd_images_task)
     bool accumulate;
 } bwd_ctx;
 
@@ -365,8 +503,9 @@ static size_t phase_taps(size_t ph, size_t k, size_t stride, size_t pad,
     return n;
 }
 
+/* Phase (ph, pw) rows [a0, a1) (input-gradient rows stride * a + ph). */
 static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
-                      size_t g16, size_t ph, size_t pw)
+                      size_t g16, size_t ph, size_t pw, size_t a0, size_t a1)
 {
     const kern_conv_shape *s = c->s;
     pad_geom pg = grad_pad(s);
@@ -387,9 +526,10 @@ static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
         }
     plane_job j = {
         .k = {
-            .in = dp + (pg.top * pg.wp + pg.left) * 8,
+            .in = dp + ((pg.top + a0) * pg.wp + pg.left) * 8,
             .w = c->wpack + g16 * s->oc * s->kh * s->kw,
-            .out = dinp + g16 * s->h * s->w + (ph * s->w + pw) * 8,
+            .out = dinp + g16 * s->h * s->w + (ph * s->w + pw) * 8 +
+                   a0 * st * s->w * 8,
             .in_off = in_off, .w_off = w_off, .ntaps = taps,
             .nblocks = pg.nb, .in_bstride = pg.hp * pg.wp * 8,
             .w_bstride = s->kh * s->kw * 8 * gw, .in_ps = 8,
@@ -397,32 +537,65 @@ static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
             .accumulate = c->accumulate,
         },
         .fn = table.fwd_c8,
-        .rows = (s->h - ph + st - 1) / st, .cols = (s->w - pw + st - 1) / st,
+        .rows = a1 - a0, .cols = (s->w - pw + st - 1) / st,
         .in_rs = pg.wp * 8, .out_rs = st * s->w * 8, .out_ps = st * 8,
-        .w_used = taps * 8 * gw,
+        .w_used = taps * 8 * gw, .imgs = c->imgs,
+        .in_is = pad_none(&pg) ? s->oc * s->oh * s->ow : pad_floats(&pg),
+        .out_is = s->ic * s->h * s->w,
     };
     run_plane(&j);
 }
 
+/* Bands of stride * band input-gradient rows, i.e. `band` rows of every
+ * phase; phase row a reads padded dout rows a + top + delta, delta at most
+ * (stride - 1 + pad) / stride. */
 static void bwd_task(void *vctx, size_t task, size_t thread)
 {
     const bwd_ctx *c = vctx;
     const kern_conv_shape *s = c->s;
     size_t n = task / c->split, part = task % c->split;
-    size_t groups = KERN_DIV_UP(s->ic, 16);
+    size_t groups = KERN_DIV_UP(s->ic, 16), st = s->stride;
+    size_t g0 = part * groups / c->split, g1 = (part + 1) * groups / c->split;
     pad_geom pg = grad_pad(s);
     const float *src = c->dout + n * s->oc * s->oh * s->ow, *dp = src;
-    if (!pad_none(&pg)) {
-        float *dst = (float *)(c->scratch + thread * c->slab);
-        pad_image(&pg, dst, src);
+    float *dst = (float *)(c->scratch + thread * c->slab);
+    if (!pad_none(&pg))
         dp = dst;
-    }
+    size_t rows = KERN_DIV_UP(s->h, st);
+    size_t band = band_rows(rows, pg.wp * s->oc * sizeof(float),
+                            pg.hp - s->oh + 1, 1,
+                            (g1 - g0) * 16 * s->oc * s->kh * s->kw *
+                                sizeof(float));
     float *dinp = c->dinp + n * s->ic * s->h * s->w;
-    for (size_t g = part * groups / c->split;
-         g < (part + 1) * groups / c->split; g++)
-        for (size_t ph = 0; ph < KERN_MIN(s->stride, s->h); ph++)
-            for (size_t pw = 0; pw < KERN_MIN(s->stride, s->w); pw++)
-                bwd_phase(c, dinp, dp, g * 16, ph, pw);
+    size_t padded = 0;
+    for (size_t a0 = 0; a0 < rows; a0 += band) {
+        size_t a1 = KERN_MIN(rows, a0 + band);
+        size_t need = KERN_MIN(pg.hp, a1 + pg.top + (st - 1 + s->pad) / st);
+        if (!pad_none(&pg) && need > padded) {
+            pad_rows(&pg, dst, src, padded, need);
+            padded = need;
+        }
+        for (size_t g = g0; g < g1; g++)
+            for (size_t ph = 0; ph < KERN_MIN(st, s->h); ph++)
+                for (size_t pw = 0; pw < KERN_MIN(st, s->w); pw++)
+                    bwd_phase(c, dinp, dp, g * 16, ph, pw, a0,
+                              KERN_MIN(a1, (s->h - ph + st - 1) / st));
+    }
+}
+
+/* Across images: one task per 16-channel group over the whole batch. */
+static void bwd_images_task(void *vctx, size_t g, size_t thread)
+{
+    const bwd_ctx *c = vctx;
+    const kern_conv_shape *s = c->s;
+    pad_geom pg = grad_pad(s);
+    const float *dp = pad_none(&pg) ? c->dout : (const float *)c->scratch;
+    size_t st = s->stride;
+    (void)thread;
+    for (size_t ph = 0; ph < KERN_MIN(st, s->h); ph++)
+        for (size_t pw = 0; pw < KERN_MIN(st, s->w); pw++)
+            bwd_phase(c, c->dinp, dp, g * 16, ph, pw, 0,
+                      (s->h - ph + st - 1) / st);
 }
 
 void kern_conv_backward_data(const kern_conv_shape *s, float *dinp,
@@ -439,6 +612,14 @@ void kern_conv_backward_data(const kern_conv_shape *s, float *dinp,
         .split = image_split(s, KERN_DIV_UP(s->ic, 16), pool),
         .slab = kern_align_up(pad_scratch(&pg) * sizeof(float)),
     };
+    if (bwd_across(s, pool)) {
+        c.imgs = s->n;
+        pad_batch b = {pg, scratch, dout};
+        if (!pad_none(&pg))
+            kern_parallel_for(pool, pad_batch_task, &b, s->n);
+        kern_parallel_for(pool, bwd_images_task, &c, KERN_DIV_UP(s->ic, 16));
+        return;
+    }
     kern_parallel_for(pool, bwd_task, &c, s->n * c.split);
 }
 

@@ -60,20 +60,142 @@ INLINE void fwd_body(const kern_conv_fwd_args *a, size_t R, size_t G,
                                  vacc[r][k]);
 }
 
-#define FWD_CASES(CB, PS)                                              \
+/* The c8 reduction in inline assembly: GCC's own allocation of fwd_body
+ * spills accumulators and offsets inside the tap loop. One asm statement
+ * runs the whole reduction (blocks x taps x 8 channels) with the
+ * accumulators fixed in ymm0-11 (pixel r, block k in ymm(2r + k)), ymm12-13
+ * holding the weights of one channel and ymm14-15 the broadcasts; pixels
+ * 0-2 are addressed off ip and 3-5 off ip3 = ip + 3 ps, as base + ps *
+ * {0, 1, 2}, and every channel and weight offset is an immediate, so the
+ * inner step is 2 + R loads and R * G FMAs with no address arithmetic. The
+ * sums leave through a buffer (12 stores and loads per call, against at
+ * least 72 channel steps of 6 cycles), which keeps the asm at two operands
+ * besides its scratch registers. R and G select lines through assembler
+ * .if directives. */
+typedef struct fwd_asm_args {
+    const float *in, *w;     // block 0
+    const ptrdiff_t *in_off; // (ntaps) floats
+    const size_t *w_off;     // (ntaps) floats
+    size_t ntaps, nblocks;   // both >= 1
+    size_t in_bbytes, w_bbytes, ps_bytes;
+    float *acc;              // (12, 8): the sums of ymm0-11
+} fwd_asm_args;
+
+_Static_assert(offsetof(fwd_asm_args, acc) == 72, "the asm's offsets");
+
+#define FWD_ASM_PIX(R, REG, BASE, IDX, A0, A1)                              \
+    ".if " #R " < .Lcv_r\n\t"                                               \
+    "vbroadcastss \\c*4(" BASE IDX "), %%" REG "\n\t"                       \
+    "vfmadd231ps %%" REG ", %%ymm12, %%" A0 "\n\t"                          \
+    ".if .Lcv_g > 1\n\t"                                                    \
+    "vfmadd231ps %%" REG ", %%ymm13, %%" A1 "\n\t"                          \
+    ".endif\n\t"                                                            \
+    ".endif\n\t"
+
+#define FWD_ASM_STORE(I)                                                    \
+    ".if (" #I " >> 1) < .Lcv_r && (" #I " & 1) < .Lcv_g\n\t"               \
+    "vmovups %%ymm" #I ", " #I "*32(%[acc])\n\t"                            \
+    ".endif\n\t"
+
+INLINE void fwd_c8_asm(const fwd_asm_args *p, size_t R, size_t G)
+{
+    size_t ib, wb, nb, ps, t, ip, ip3, wp, acc;
+    __asm__ volatile(
+        ".set .Lcv_r, %c[K] & 15\n\t"
+        ".set .Lcv_g, %c[K] >> 4\n\t"
+        ".irp i, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11\n\t"
+        "vxorps %%xmm\\i, %%xmm\\i, %%xmm\\i\n\t"
+        ".endr\n\t"
+        "mov 0(%[p]), %[ib]\n\t"
+        "mov 8(%[p]), %[wb]\n\t"
+        "mov 40(%[p]), %[nb]\n\t"
+        "mov 64(%[p]), %[ps]\n\t"
+        "2:\n\t"
+        "xor %[t], %[t]\n\t"
+        "1:\n\t"
+        "mov 16(%[p]), %[ip]\n\t"
+        "mov (%[ip], %[t], 8), %[ip]\n\t"
+        "lea (%[ib], %[ip], 4), %[ip]\n\t"
+        "mov 24(%[p]), %[wp]\n\t"
+        "mov (%[wp], %[t], 8), %[wp]\n\t"
+        "lea (%[wb], %[wp], 4), %[wp]\n\t"
+        "lea (%[ip], %[ps], 2), %[ip3]\n\t"
+        "add %[ps], %[ip3]\n\t"
+        ".irp c, 0, 1, 2, 3, 4, 5, 6, 7\n\t"
+        "vmovups \\c*32*.Lcv_g(%[wp]), %%ymm12\n\t"
+        ".if .Lcv_g > 1\n\t"
+        "vmovups \\c*64+32(%[wp]), %%ymm13\n\t"
+        ".endif\n\t"
+        FWD_ASM_PIX(0, "ymm14", "%[ip]", "", "ymm0", "ymm1")
+        FWD_ASM_PIX(1, "ymm15", "%[ip]", ", %[ps], 1", "ymm2", "ymm3")
+        FWD_ASM_PIX(2, "ymm14", "%[ip]", ", %[ps], 2", "ymm4", "ymm5")
+        FWD_ASM_PIX(3, "ymm15", "%[ip3]", "", "ymm6", "ymm7")
+        FWD_ASM_PIX(4, "ymm14", "%[ip3]", ", %[ps], 1", "ymm8", "ymm9")
+        FWD_ASM_PIX(5, "ymm15", "%[ip3]", ", %[ps], 2", "ymm10", "ymm11")
+        ".endr\n\t"
+        "inc %[t]\n\t"
+        "cmp 32(%[p]), %[t]\n\t"
+        "jb 1b\n\t"
+        "add 48(%[p]), %[ib]\n\t"
+        "add 56(%[p]), %[wb]\n\t"
+        "dec %[nb]\n\t"
+        "jnz 2b\n\t"
+        "mov 72(%[p]), %[acc]\n\t"
+        FWD_ASM_STORE(0) FWD_ASM_STORE(1) FWD_ASM_STORE(2)
+        FWD_ASM_STORE(3) FWD_ASM_STORE(4) FWD_ASM_STORE(5)
+        FWD_ASM_STORE(6) FWD_ASM_STORE(7) FWD_ASM_STORE(8)
+        FWD_ASM_STORE(9) FWD_ASM_STORE(10) FWD_ASM_STORE(11)
+        : [ib] "=&r"(ib), [wb] "=&r"(wb), [nb] "=&r"(nb), [ps] "=&r"(ps),
+          [t] "=&r"(t), [ip] "=&r"(ip), [ip3] "=&r"(ip3), [wp] "=&r"(wp),
+          [acc] "=&r"(acc)
+        : [p] "r"(p), [K] "i"(R | G << 4)
+        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+          "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
+          "xmm15", "cc", "memory");
+}
+
+INLINE void fwd_c8_body(const kern_conv_fwd_args *a, size_t R, size_t G)
+{
+    float acc[2 * KERN_CONV_MR * 8] __attribute__((aligned(32)));
+    if (a->ntaps && a->nblocks) {
+        fwd_asm_args p = {
+            a->in, a->w, a->in_off, a->w_off, a->ntaps, a->nblocks,
+            a->in_bstride * sizeof(float), a->w_bstride * sizeof(float),
+            a->in_ps * sizeof(float), acc,
+        };
+        fwd_c8_asm(&p, R, G);
+    } else {
+        /* a phase no tap reaches (backward-data): the sums are 0 */
+        for (size_t i = 0; i < 2 * KERN_CONV_MR * 8; i++)
+            acc[i] = 0.0f;
+    }
+#pragma GCC unroll 6
+    for (size_t r = 0; r < R; r++)
+        if (a->out_off[r] >= 0)
+#pragma GCC unroll 2
+            for (size_t k = 0; k < G; k++) {
+                float *o = a->out + a->out_off[r] + k * a->out_bstride;
+                __m256 v = _mm256_load_ps(acc + (2 * r + k) * 8);
+                if (a->accumulate)
+                    v = _mm256_add_ps(_mm256_loadu_ps(o), v);
+                _mm256_storeu_ps(o, v);
+            }
+}
+
+#define FWD_CASES(BODY, ...)                                           \
     switch (a->r * 2 + a->g - 1) {                                     \
-    case 2: fwd_body(a, 1, 1, CB, PS); break;                          \
-    case 3: fwd_body(a, 1, 2, CB, PS); break;                          \
-    case 4: fwd_body(a, 2, 1, CB, PS); break;                          \
-    case 5: fwd_body(a, 2, 2, CB, PS); break;                          \
-    case 6: fwd_body(a, 3, 1, CB, PS); break;                          \
-    case 7: fwd_body(a, 3, 2, CB, PS); break;                          \
-    case 8: fwd_body(a, 4, 1, CB, PS); break;                          \
-    case 9: fwd_body(a, 4, 2, CB, PS); break;                          \
-    case 10: fwd_body(a, 5, 1, CB, PS); break;                         \
-    case 11: fwd_body(a, 5, 2, CB, PS); break;                         \
-    case 12: fwd_body(a, 6, 1, CB, PS); break;                         \
-    case 13: fwd_body(a, 6, 2, CB, PS); break;                         \
+    case 2: BODY(a, 1, 1, ##__VA_ARGS__); break;                       \
+    case 3: BODY(a, 1, 2, ##__VA_ARGS__); break;                       \
+    case 4: BODY(a, 2, 1, ##__VA_ARGS__); break;                       \
+    case 5: BODY(a, 2, 2, ##__VA_ARGS__); break;                       \
+    case 6: BODY(a, 3, 1, ##__VA_ARGS__); break;                       \
+    case 7: BODY(a, 3, 2, ##__VA_ARGS__); break;                       \
+    case 8: BODY(a, 4, 1, ##__VA_ARGS__); break;                       \
+    case 9: BODY(a, 4, 2, ##__VA_ARGS__); break;                       \
+    case 10: BODY(a, 5, 1, ##__VA_ARGS__); break;                      \
+    case 11: BODY(a, 5, 2, ##__VA_ARGS__); break;                      \
+    case 12: BODY(a, 6, 1, ##__VA_ARGS__); break;                      \
+    case 13: BODY(a, 6, 2, ##__VA_ARGS__); break;                      \
     default: KERN_ASSERT(false);                                       \
     }
 
@@ -81,18 +203,12 @@ void kern_f32_conv2d_ukernel_6x16__avx2(const kern_conv_fwd_args *a)
 {
     KERN_ASSERT(a->r >= 1 && a->r <= KERN_CONV_MR);
     KERN_ASSERT(a->g >= 1 && a->g <= 2);
-    if (a->in_ps == 8) {
-        FWD_CASES(8, 8)
-    } else if (a->in_ps == 16) {
-        FWD_CASES(8, 16)
-    } else {
-        FWD_CASES(8, 0)
-    }
+    FWD_CASES(fwd_c8_body)
 }
 
 void kern_f32_conv2d_c1_ukernel_6x16__avx2(const kern_conv_fwd_args *a)
 {
     KERN_ASSERT(a->r >= 1 && a->r <= KERN_CONV_MR);
     KERN_ASSERT(a->g >= 1 && a->g <= 2);
-    FWD_CASES(1, 0)
+    FWD_CASES(fwd_body, 1, 0)
 }

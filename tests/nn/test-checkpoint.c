@@ -6,6 +6,7 @@
  * mis-shaped and one unknown on purpose; the report must name exactly those.
  */
 #include <criterion/criterion.h>
+#include <string.h>
 
 #include "nn/checkpoint.h"
 #include "tests/nn/nnfix.h"
@@ -28,6 +29,21 @@ static void *read_back(const void *file, size_t size, size_t *scratch_bytes)
     return malloc(*scratch_bytes);
 }
 
+Test(nn_checkpoint, too_much_metadata_is_refused)
+{
+    fx_arenas a;
+    cr_assert(fx_alloc(&a, 1, 32, 10, 1));
+    cr_assert(nn_model_init(&ma, 1, 32, 10, 1, a.a));
+    static nn_st_meta extra[NN_CKPT_META_MAX + 1];
+    for (size_t i = 0; i <= NN_CKPT_META_MAX; i++)
+        extra[i] = (nn_st_meta){"k", "v"};
+    size_t bytes = 0;
+    char msg[256] = "";
+    cr_expect_eq(nn_ckpt_size(&ma, false, extra, NN_CKPT_META_MAX + 1, &bytes,
+                              msg, sizeof msg), NN_ST_EARG);
+    cr_expect(strstr(msg, "metadata") != NULL, "%s", msg);
+}
+
 Test(nn_checkpoint, round_trip_with_optimizer)
 {
     fx_arenas a, b;
@@ -46,15 +62,23 @@ Test(nn_checkpoint, round_trip_with_optimizer)
 
     size_t bytes = 0, written = 0;
     char msg[256];
-    cr_assert_eq(nn_ckpt_size(&ma, true, &bytes, msg, sizeof msg), NN_ST_OK,
-                 "%s", msg);
+    const nn_st_meta extra[2] = {{"resin.size", "32"},
+                                 {"resin.class_names", "a\nb"}};
+    cr_assert_eq(nn_ckpt_size(&ma, true, extra, 2, &bytes, msg, sizeof msg),
+                 NN_ST_OK, "%s", msg);
     unsigned char *buf = malloc(bytes);
-    cr_assert_eq(nn_ckpt_write(&ma, true, buf, bytes, &written, msg,
+    cr_assert_eq(nn_ckpt_write(&ma, true, extra, 2, buf, bytes, &written, msg,
                                sizeof msg), NN_ST_OK, "%s", msg);
     cr_assert_eq(written, bytes);
 
     size_t sb;
     void *scratch = read_back(buf, bytes, &sb);
+    nn_st_file st;
+    cr_assert_eq(nn_st_read(&st, buf, bytes, scratch, sb, msg, sizeof msg),
+                 NN_ST_OK, "%s", msg);
+    cr_assert_str_eq(nn_st_meta_get(&st, "resin.size"), "32");
+    cr_assert_str_eq(nn_st_meta_get(&st, "resin.class_names"), "a\nb");
+    cr_assert_str_eq(nn_st_meta_get(&st, "resin.frozen"), "0");
     static nn_ckpt_report r;
     cr_assert(mb.frozen);
     cr_assert_eq(nn_ckpt_load(&mb, buf, bytes, scratch, sb, &r, msg,

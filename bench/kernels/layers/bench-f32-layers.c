@@ -7,52 +7,16 @@
  *   build/bench/layers [--suite FILE.json] [--threads N] [--quick]
  *
  * Fused versus unfused pairs (batch-norm + ReLU, add + ReLU) are timed side
- * by side so the table shows whether each fusion pays. Self-contained timer
- * (median of repeats on a monotonic clock); run under
- * `flock /tmp/resin-bench.lock`.
+ * by side so the table shows whether each fusion pays. Timer and JSON from
+ * bench/support; run under `flock /tmp/resin-bench.lock`.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench/support/bench.h"
 #include "harness/pool.h"
 #include "kernels/layers.h"
-
-// --- timing ------------------------------------------------------------------
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-typedef void (*run_fn)(void *ctx);
-
-/* Median seconds of fn after one warm-up: at least 5 runs, until min_s;
- * *best gets the fastest run (steadier than the median on a busy machine). */
-static double time_median(run_fn fn, void *ctx, double min_s, double *best)
-{
-    double t[200];
-    size_t n = 0;
-    fn(ctx);
-    double start = now();
-    while (n < 200 && (n < 5 || now() - start < min_s)) {
-        double t0 = now();
-        fn(ctx);
-        t[n++] = now() - t0;
-    }
-    qsort(t, n, sizeof t[0], cmp_double);
-    *best = t[0];
-    return t[n / 2];
-}
 
 // --- buffers and kernels under test ------------------------------------------
 
@@ -76,12 +40,12 @@ static float *alloc_floats(size_t n, float value)
     return p;
 }
 
-static void run_copy(void *vc)
+static void run_copy(void *vc, size_t rep)
 {
     bctx *b = vc; /* the anchor: y = x + 0 would add a read; use fill+add */
     kern_f32_add(b->pool, b->len, b->y, b->x, b->z);
 }
-static void run_bn_fwd_relu(void *vc)
+static void run_bn_fwd_relu(void *vc, size_t rep)
 {
     bctx *b = vc;
     kern_f32_batchnorm2d_forward_train(b->pool, b->n, b->c, b->h * b->w,
@@ -89,7 +53,7 @@ static void run_bn_fwd_relu(void *vc)
                                        b->rv, b->x, b->gamma, b->beta, 0.1f,
                                        1e-5f, true);
 }
-static void run_bn_fwd_then_relu(void *vc)
+static void run_bn_fwd_then_relu(void *vc, size_t rep)
 {
     bctx *b = vc;
     kern_f32_batchnorm2d_forward_train(b->pool, b->n, b->c, b->h * b->w,
@@ -98,14 +62,14 @@ static void run_bn_fwd_then_relu(void *vc)
                                        1e-5f, false);
     kern_f32_relu(b->pool, b->len, b->y, b->y);
 }
-static void run_bn_bwd_relu(void *vc)
+static void run_bn_bwd_relu(void *vc, size_t rep)
 {
     bctx *b = vc;
     kern_f32_batchnorm2d_backward(b->pool, b->n, b->c, b->h * b->w, b->dx,
                                   b->dg, b->db, b->dy, b->x, b->y, b->gamma,
                                   b->mean, b->invstd);
 }
-static void run_relu_then_bn_bwd(void *vc)
+static void run_relu_then_bn_bwd(void *vc, size_t rep)
 {
     bctx *b = vc;
     kern_f32_relu_backward(b->pool, b->len, b->dx, b->dy, b->y);
@@ -113,58 +77,58 @@ static void run_relu_then_bn_bwd(void *vc)
                                   b->dg, b->db, b->dx, b->x, NULL, b->gamma,
                                   b->mean, b->invstd);
 }
-static void run_bn_eval(void *vc)
+static void run_bn_eval(void *vc, size_t rep)
 {
     bctx *b = vc;
     kern_f32_batchnorm2d_forward_eval(b->pool, b->n, b->c, b->h * b->w,
                                       b->y, b->x, b->gamma, b->beta, b->rm,
                                       b->rv, 1e-5f, true);
 }
-static void run_relu(void *vc)
+static void run_relu(void *vc, size_t rep)
 {
     bctx *b = vc;
     kern_f32_relu(b->pool, b->len, b->y, b->x);
 }
-static void run_relu_bwd(void *vc)
+static void run_relu_bwd(void *vc, size_t rep)
 {
     bctx *b = vc;
     kern_f32_relu_backward(b->pool, b->len, b->dx, b->dy, b->y);
 }
-static void run_add_relu(void *vc)
+static void run_add_relu(void *vc, size_t rep)
 {
     bctx *b = vc;
     kern_f32_add_relu(b->pool, b->len, b->y, b->x, b->z);
 }
-static void run_add_then_relu(void *vc)
+static void run_add_then_relu(void *vc, size_t rep)
 {
     bctx *b = vc;
     kern_f32_add(b->pool, b->len, b->y, b->x, b->z);
     kern_f32_relu(b->pool, b->len, b->y, b->y);
 }
-static void run_add_relu_bwd(void *vc)
+static void run_add_relu_bwd(void *vc, size_t rep)
 {
     bctx *b = vc;
     kern_f32_add_relu_backward(b->pool, b->len, b->dx, b->z, b->dy, b->y);
 }
-static void run_maxpool_fwd(void *vc)
+static void run_maxpool_fwd(void *vc, size_t rep)
 {
     bctx *b = vc;
     kern_f32_maxpool_3x3s2p1_forward(b->pool, b->n, b->c, b->h, b->w, b->y,
                                      b->x);
 }
-static void run_maxpool_bwd(void *vc)
+static void run_maxpool_bwd(void *vc, size_t rep)
 {
     bctx *b = vc;
     kern_f32_maxpool_3x3s2p1_backward(b->pool, b->n, b->c, b->h, b->w, b->dx,
                                       b->dy, b->x, b->y);
 }
-static void run_cpool_fwd(void *vc)
+static void run_cpool_fwd(void *vc, size_t rep)
 {
     bctx *b = vc;
     kern_f32_concat_pool_forward(b->pool, b->n, b->c, b->h * b->w, b->y,
                                  b->x);
 }
-static void run_adam(void *vc)
+static void run_adam(void *vc, size_t rep)
 {
     bctx *b = vc;
     kern_adam_hparams hp = {.lr = 1e-3f, .wd = 1e-2f, .beta1 = 0.9f,
@@ -187,14 +151,16 @@ static size_t nrows;
 static double anchor_gbs;
 
 static void measure(const char *kernel, const char *shape, double bytes,
-                    run_fn fn, bctx *b, double min_s)
+                    bench_fn fn, bctx *b, double min_s)
 {
     row *r = &rows[nrows++];
     r->kernel = kernel;
     r->isa = kern_isa_name(kern_isa_active());
     snprintf(r->shape, sizeof r->shape, "%s", shape);
     r->bytes = bytes;
-    r->seconds = time_median(fn, b, min_s, &r->best);
+    bench_stats st = bench_time(fn, b, 5, 200, min_s);
+    r->seconds = st.median;
+    r->best = st.best;
     double gbs = bytes / r->seconds * 1e-9;
     printf("%-24s %-6s %-12s %8.3f ms %8.3f ms %6.2f GB/s %5.2f\n", kernel,
            r->isa, shape, r->seconds * 1e3, r->best * 1e3, gbs,
@@ -204,27 +170,27 @@ static void measure(const char *kernel, const char *shape, double bytes,
 
 static bool write_json(const char *path, size_t threads)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "bench-layers: cannot write %s\n", path);
+    bench_json j;
+    if (!bench_json_open(&j, path, "layers"))
         return false;
-    }
-    fprintf(f, "{\"bench\": \"layers\", \"batch\": 16, \"threads\": %zu, "
-               "\"anchor\": \"stream add (kern_f32_add, 3 x 51 MB)\", "
-               "\"anchor_gbs\": %.3f, \"rows\": [",
-            threads, anchor_gbs);
+    bench_json_num(&j, "batch", 16);
+    bench_json_num(&j, "threads", (double)threads);
+    bench_json_str(&j, "anchor", "stream add (kern_f32_add, 3 x 51 MB)");
+    bench_json_num(&j, "anchor_gbs", anchor_gbs);
     for (size_t i = 0; i < nrows; i++) {
         const row *r = &rows[i];
         double gbs = r->bytes / r->seconds * 1e-9;
-        fprintf(f, "%s\n  {\"kernel\": \"%s\", \"isa\": \"%s\", "
-                   "\"shape\": \"%s\", \"bytes\": %.0f, "
-                   "\"median_ms\": %.4f, \"min_ms\": %.4f, \"gbs\": %.3f, "
-                   "\"vs_anchor\": %.3f}",
-                i ? "," : "", r->kernel, r->isa, r->shape, r->bytes,
-                r->seconds * 1e3, r->best * 1e3, gbs, gbs / anchor_gbs);
+        bench_json_row(&j);
+        bench_json_str(&j, "kernel", r->kernel);
+        bench_json_str(&j, "isa", r->isa);
+        bench_json_str(&j, "shape", r->shape);
+        bench_json_num(&j, "bytes", r->bytes);
+        bench_json_num(&j, "median_ms", r->seconds * 1e3);
+        bench_json_num(&j, "min_ms", r->best * 1e3);
+        bench_json_num(&j, "gbs", gbs);
+        bench_json_num(&j, "vs_anchor", gbs / anchor_gbs);
     }
-    fprintf(f, "\n]}\n");
-    return fclose(f) == 0;
+    return bench_json_close(&j);
 }
 
 // --- suite -------------------------------------------------------------------

@@ -55,20 +55,45 @@ void kern_f32_gemm__ref(kern_trans ta, kern_trans tb, size_t m, size_t n,
 
 // --- microkernels ------------------------------------------------------------
 /*
- * C[0:mr, 0:nr] = alpha * A * Bp + beta * C[0:mr, 0:nr], where
- *   a:  (mr, kc) with row stride a_stride: element (r, p) at
- *       a[r * a_stride + p] (a block of A stored row-major is used in place
- *       with a_stride = lda; A stored transposed is packed into MR-row
- *       panels (MR, kc) with a_stride = kc);
+ * C[0:mr, 0:nr] = alpha * Ap * Bp + beta * C[0:mr, 0:nr], where
+ *   a:  packed (kc, MR): column p of the MR-row micro-panel of A at
+ *       a[p * MR], element (r, p) at a[p * MR + r], always MR wide (rows at
+ *       or past mr are read and computed, never stored; the driver zeroes
+ *       them);
  *   b:  packed (kc, NR): row p of the NR-column panel at b[p * NR], always
  *       full (the driver zero-pads columns past the edge of B);
  *   c:  (mr, nr) with row stride ldc.
- * 1 <= mr <= MR, 1 <= nr <= NR, kc >= 1. Rows of a at or past mr are never
- * read (their row pointers are clamped to row mr - 1); rows >= mr and columns
- * >= nr of the register tile are computed but never stored. beta == 0 stores
- * without reading C. Nothing outside the mr x nr tile of C is written.
+ * Both panels are read once, front to back, with unit stride.
+ * 1 <= mr <= MR, 1 <= nr <= NR, kc >= 1. Rows >= mr and columns >= nr of the
+ * register tile are computed but never stored. beta == 0 stores without
+ * reading C. Nothing outside the mr x nr tile of C is written.
  */
 typedef void (*kern_f32_gemm_ukernel_fn)(size_t mr, size_t nr, size_t kc,
+                                         const float *restrict a,
+                                         const float *restrict b,
+                                         float *restrict c, size_t ldc,
+                                         float alpha, float beta);
+
+/*
+ * The same product with A read in place, for A stored row-major:
+ *   a:  (mr, kc) with row stride a_stride: element (r, p) at
+ *       a[r * a_stride + p]. Rows at or past mr are never read (their row
+ *       pointers are clamped to row mr - 1).
+ * Optional per ISA: the driver uses it instead of packing A when the block
+ * of A feeds fewer than KERN_F32_GEMM_PACK_A_MIN_N columns of C, where the
+ * copy would cost more than the MR separate streams do (512 x 49 x 4608: a
+ * packed element of A feeds only 49 FMAs).
+ */
+typedef void (*kern_f32_gemm_ukernel_sa_fn)(size_t mr, size_t nr, size_t kc,
+                                            const float *restrict a,
+                                            size_t a_stride,
+                                            const float *restrict b,
+                                            float *restrict c, size_t ldc,
+                                            float alpha, float beta);
+
+#define KERN_F32_GEMM_PACK_A_MIN_N 128
+
+void kern_f32_gemm_ukernel_6x16_sa__avx2(size_t mr, size_t nr, size_t kc,
                                          const float *restrict a,
                                          size_t a_stride,
                                          const float *restrict b,
@@ -80,28 +105,33 @@ typedef void (*kern_f32_gemm_ukernel_fn)(size_t mr, size_t nr, size_t kc,
  *           op(B)[0:kc, 0:nc], zero-padded past nc;
  *   packbt: B stored (N, K), b at [j0][p0] -> NR-column panels (kc, NR) of
  *           op(B)[0:kc, 0:nc], zero-padded past nc;
- *   packat: A stored (K, M), a at [p0][i0] -> MR-row panels (MR, kc) of
- *           op(A)[0:mc, 0:kc], rows past mc unwritten; m_left = columns of
+ *   packan: A stored (M, K), a at [i0][p0] -> MR-row panels (kc, MR) of
+ *           op(A)[0:mc, 0:kc], rows past mc zeroed (m_left unused);
+ *   packat: A stored (K, M), a at [p0][i0] -> MR-row panels (kc, MR) of
+ *           op(A)[0:mc, 0:kc], rows past mc zeroed; m_left = columns of
  *           stored A from i0 to the end of its row (loads stay inside it). */
 typedef void (*kern_f32_gemm_packb_fn)(size_t kc, size_t nc, const float *b,
                                        size_t ldb, float *restrict dst);
-typedef void (*kern_f32_gemm_packat_fn)(size_t mc, size_t kc, const float *a,
-                                        size_t lda, size_t m_left,
-                                        float *restrict dst);
+typedef void (*kern_f32_gemm_packa_fn)(size_t mc, size_t kc, const float *a,
+                                       size_t lda, size_t m_left,
+                                       float *restrict dst);
 
 void kern_f32_gemm_packbn_16__avx2(size_t kc, size_t nc, const float *b,
                                    size_t ldb, float *restrict dst);
 void kern_f32_gemm_packbt_16__avx2(size_t kc, size_t nc, const float *b,
                                    size_t ldb, float *restrict dst);
+void kern_f32_gemm_packan_6__avx2(size_t mc, size_t kc, const float *a,
+                                  size_t lda, size_t m_left,
+                                  float *restrict dst);
 void kern_f32_gemm_packat_6__avx2(size_t mc, size_t kc, const float *a,
                                   size_t lda, size_t m_left,
                                   float *restrict dst);
 
 #define KERN_F32_GEMM_UKERNEL(isa, fn, mr, nr, mc, kc, nc, packbn, packbt, \
-                              packat) \
+                              packan, packat, ukernel_sa) \
     void fn(size_t mr_, size_t nr_, size_t kc_, const float *restrict a, \
-            size_t a_stride, const float *restrict b, \
-            float *restrict c, size_t ldc, float alpha, float beta);
+            const float *restrict b, float *restrict c, size_t ldc, \
+            float alpha, float beta);
 #include "kernels/gemm/f32-gemm.inc"
 #undef KERN_F32_GEMM_UKERNEL
 
@@ -112,7 +142,9 @@ typedef struct kern_f32_gemm_config {
     size_t mc, kc, nc;                /* cache blocks (see f32-gemm.inc) */
     kern_f32_gemm_packb_fn packbn;    /* NULL: the portable packer */
     kern_f32_gemm_packb_fn packbt;    /* NULL: the portable packer */
-    kern_f32_gemm_packat_fn packat;   /* NULL: the portable packer */
+    kern_f32_gemm_packa_fn packan;    /* NULL: the portable packer */
+    kern_f32_gemm_packa_fn packat;    /* NULL: the portable packer */
+    kern_f32_gemm_ukernel_sa_fn ukernel_sa; /* NULL: A is always packed */
 } kern_f32_gemm_config;
 
 const kern_f32_gemm_config *kern_f32_gemm_active_config(void);

@@ -9,9 +9,12 @@
  * - forward: one task per image (each thread works on its own images: two
  *   single-thread convolutions side by side beat one two-thread one on this
  *   machine); with fewer images than threads, images are split further by
- *   16-channel output groups. Per task: pad the image, then for each output
- *   group, row, and run of 6 pixels, one microkernel call reduces over all
- *   input channels and taps.
+ *   16-channel output groups. Per task: for each band of output rows, pad
+ *   the rows it reads, then for each output group, row, and run of 6
+ *   pixels, one microkernel call reduces over all input channels and taps.
+ *   Small planes (7x7) with 6 or more images instead run across images:
+ *   the padded batch first, then one task per output group, each call 6
+ *   images at one pixel.
  * - backward-data: the same kernel over the zero-padded dout with the
  *   transposed packing. For stride s the input gradient splits into s x s
  *   phases (ih % s, iw % s); each phase is a stride-1 convolution over its
@@ -28,6 +31,7 @@
 static kern_conv_ukernels table = {
     kern_f32_conv2d_ukernel_6x16__scalar,
     kern_f32_conv2d_c1_ukernel_6x16__scalar,
+    kern_f32_conv2d_c7_ukernel_6x16__scalar,
     kern_f32_conv2d_bwdw_ukernel_6x16__scalar,
 };
 
@@ -36,6 +40,7 @@ void kern_conv_init(kern_isa isa)
     table = (kern_conv_ukernels){
         kern_f32_conv2d_ukernel_6x16__scalar,
         kern_f32_conv2d_c1_ukernel_6x16__scalar,
+        kern_f32_conv2d_c7_ukernel_6x16__scalar,
         kern_f32_conv2d_bwdw_ukernel_6x16__scalar,
     };
 #if defined(__x86_64__)
@@ -43,6 +48,7 @@ void kern_conv_init(kern_isa isa)
         table = (kern_conv_ukernels){
             kern_f32_conv2d_ukernel_6x16__avx2,
             kern_f32_conv2d_c1_ukernel_6x16__avx2,
+            kern_f32_conv2d_c7_ukernel_6x16__avx2,
             kern_f32_conv2d_bwdw_ukernel_6x16__avx2,
         };
 #endif
@@ -51,6 +57,7 @@ void kern_conv_init(kern_isa isa)
         table = (kern_conv_ukernels){
             kern_f32_conv2d_ukernel_6x16__neon,
             kern_f32_conv2d_c1_ukernel_6x16__neon,
+            kern_f32_conv2d_c7_ukernel_6x16__neon,
             kern_f32_conv2d_bwdw_ukernel_6x16__neon,
         };
 #endif
@@ -326,9 +333,30 @@ static void run_images(const plane_job *j)
 #define CONV_L1_WEIGHT_BYTES 16384
 #define CONV_ONE_PASS_BYTES (128 * 1024)
 
+/* A plane no tap reaches (a backward-data phase of a 1x1/2: odd rows or
+ * columns): zeros, or nothing to add when accumulating; no kernel calls. */
+static void zero_plane(const plane_job *j)
+{
+    size_t imgs = KERN_MAX(1, j->imgs);
+    for (size_t i = 0; i < imgs; i++)
+        for (size_t k = 0; k < j->k.g; k++)
+            for (size_t y = 0; y < j->rows; y++)
+                for (size_t x = 0; x < j->cols; x++) {
+                    float *o = j->k.out + i * j->out_is + k * j->k.out_bstride +
+                               y * j->out_rs + x * j->out_ps;
+                    for (size_t l = 0; l < 8; l++)
+                        o[l] = 0.0f;
+                }
+}
+
 /* Whichever needs fewer microkernel calls, one pass per input-block chunk. */
 static void run_plane(const plane_job *j)
 {
+    if (j->k.ntaps == 0) {
+        if (!j->k.accumulate)
+            zero_plane(j);
+        return;
+    }
     size_t span = j->in_rs / j->k.in_ps;
     bool flat = false;
     if (j->rows > 1 && j->in_rs % j->k.in_ps == 0)
@@ -373,20 +401,25 @@ static void fwd_group(const kern_conv_shape *s, float *out, const float *xp,
     size_t in_rs = s->stride * pg.wp * cb;
     ptrdiff_t in_off[KERN_CONV_MAX_TAPS];
     size_t w_off[KERN_CONV_MAX_TAPS];
-    for (size_t t = 0; t < taps; t++) {
-        in_off[t] = (ptrdiff_t)(((t / s->kw) * pg.wp + t % s->kw) * cb);
-        w_off[t] = t * cb * gw;
+    /* the 7-wide stem on plain planes: one "tap" per kernel row, its 7
+     * columns as the c7 kernel's channels (7x fewer taps to walk) */
+    bool rows = cb == 1 && s->kw == 7;
+    size_t ntaps = rows ? s->kh : taps;
+    for (size_t t = 0; t < ntaps; t++) {
+        in_off[t] = rows ? (ptrdiff_t)(t * pg.wp)
+                         : (ptrdiff_t)(((t / s->kw) * pg.wp + t % s->kw) * cb);
+        w_off[t] = rows ? t * s->kw * gw : t * cb * gw;
     }
     plane_job j = {
         .k = {
             .in = xp + y0 * in_rs, .w = wpack + g16 * s->ic * taps,
             .out = out + g16 * s->oh * s->ow + y0 * s->ow * 8,
-            .in_off = in_off, .w_off = w_off, .ntaps = taps,
+            .in_off = in_off, .w_off = w_off, .ntaps = ntaps,
             .nblocks = pg.nb, .in_bstride = pg.hp * pg.wp * cb,
             .w_bstride = taps * cb * gw, .in_ps = s->stride * cb,
             .out_bstride = s->oh * s->ow * 8, .g = gw / 8,
         },
-        .fn = cb == 8 ? table.fwd_c8 : table.fwd_c1,
+        .fn = cb == 8 ? table.fwd_c8 : rows ? table.fwd_c7 : table.fwd_c1,
         .rows = y1 - y0, .cols = s->ow,
         .in_rs = in_rs, .out_rs = s->ow * 8, .out_ps = 8,
         .w_used = taps * cb * gw, .imgs = imgs,

@@ -5,7 +5,9 @@
  * Forward microkernel ("fwd"): r (1..6) output pixels x g (1..2) blocks of 8
  * output channels, held in registers for the whole reduction over nblocks
  * input blocks x ntaps taps x cb channels per block (cb = 8 for NCHW8c
- * input: the c8 kernel; cb = 1 for plain planes: the c1 kernel). Pixel p's
+ * input: the c8 kernel; cb = 1 for plain planes: the c1 kernel; cb = 7 for
+ * the 7x7 stem on plain planes, a tap being a kernel row and its 7
+ * "channels" the row's 7 columns: the c7 kernel). Pixel p's
  * input value for block b, tap t, channel c is
  *     in[b * in_bstride + in_off[t] + p * in_ps + c],
  * its weights (8 g lanes) are
@@ -67,20 +69,24 @@ typedef void (*kern_conv_bwdw_ukernel_fn)(const kern_conv_bwdw_args *a);
 typedef struct kern_conv_ukernels {
     kern_conv_fwd_ukernel_fn fwd_c8; // cb = 8
     kern_conv_fwd_ukernel_fn fwd_c1; // cb = 1
+    kern_conv_fwd_ukernel_fn fwd_c7; // cb = 7 (stem kernel rows)
     kern_conv_bwdw_ukernel_fn bwdw;
 } kern_conv_ukernels;
 
 void kern_f32_conv2d_ukernel_6x16__scalar(const kern_conv_fwd_args *a);
 void kern_f32_conv2d_c1_ukernel_6x16__scalar(const kern_conv_fwd_args *a);
+void kern_f32_conv2d_c7_ukernel_6x16__scalar(const kern_conv_fwd_args *a);
 void kern_f32_conv2d_bwdw_ukernel_6x16__scalar(const kern_conv_bwdw_args *a);
 #if defined(__x86_64__)
 void kern_f32_conv2d_ukernel_6x16__avx2(const kern_conv_fwd_args *a);
 void kern_f32_conv2d_c1_ukernel_6x16__avx2(const kern_conv_fwd_args *a);
+void kern_f32_conv2d_c7_ukernel_6x16__avx2(const kern_conv_fwd_args *a);
 void kern_f32_conv2d_bwdw_ukernel_6x16__avx2(const kern_conv_bwdw_args *a);
 #endif
 #if defined(__aarch64__)
 void kern_f32_conv2d_ukernel_6x16__neon(const kern_conv_fwd_args *a);
 void kern_f32_conv2d_c1_ukernel_6x16__neon(const kern_conv_fwd_args *a);
+void kern_f32_conv2d_c7_ukernel_6x16__neon(const kern_conv_fwd_args *a);
 void kern_f32_conv2d_bwdw_ukernel_6x16__neon(const kern_conv_bwdw_args *a);
 #endif
 

@@ -60,9 +60,9 @@ INLINE void fwd_body(const kern_conv_fwd_args *a, size_t R, size_t G,
                                  vacc[r][k]);
 }
 
-/* The c8 reduction in inline assembly: GCC's own allocation of fwd_body
- * spills accumulators and offsets inside the tap loop. One asm statement
- * runs the whole reduction (blocks x taps x 8 channels) with the
+/* The c8 and c7 reductions in inline assembly: GCC's own allocation of
+ * fwd_body spills accumulators and offsets inside the tap loop. One asm
+ * statement runs the whole reduction (blocks x taps x cb channels) with the
  * accumulators fixed in ymm0-11 (pixel r, block k in ymm(2r + k)), ymm12-13
  * holding the weights of one channel and ymm14-15 the broadcasts; pixels
  * 0-2 are addressed off ip and 3-5 off ip3 = ip + 3 ps, as base + ps *
@@ -71,7 +71,9 @@ INLINE void fwd_body(const kern_conv_fwd_args *a, size_t R, size_t G,
  * sums leave through a buffer (12 stores and loads per call, against at
  * least 72 channel steps of 6 cycles), which keeps the asm at two operands
  * besides its scratch registers. R and G select lines through assembler
- * .if directives. */
+ * .if directives (the per-tap work, 4 table loads and address steps, is
+ * why the stem runs kernel rows as taps: c1 in assembly measured slower
+ * than fwd_body). */
 typedef struct fwd_asm_args {
     const float *in, *w;     // block 0
     const ptrdiff_t *in_off; // (ntaps) floats
@@ -97,12 +99,13 @@ _Static_assert(offsetof(fwd_asm_args, acc) == 72, "the asm's offsets");
     "vmovups %%ymm" #I ", " #I "*32(%[acc])\n\t"                            \
     ".endif\n\t"
 
-INLINE void fwd_c8_asm(const fwd_asm_args *p, size_t R, size_t G)
+INLINE void fwd_asm(const fwd_asm_args *p, size_t R, size_t G, size_t CB)
 {
     size_t ib, wb, nb, ps, t, ip, ip3, wp, acc;
     __asm__ volatile(
         ".set .Lcv_r, %c[K] & 15\n\t"
-        ".set .Lcv_g, %c[K] >> 4\n\t"
+        ".set .Lcv_g, (%c[K] >> 4) & 15\n\t"
+        ".set .Lcv_cb, %c[K] >> 8\n\t"
         ".irp i, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11\n\t"
         "vxorps %%xmm\\i, %%xmm\\i, %%xmm\\i\n\t"
         ".endr\n\t"
@@ -122,6 +125,7 @@ INLINE void fwd_c8_asm(const fwd_asm_args *p, size_t R, size_t G)
         "lea (%[ip], %[ps], 2), %[ip3]\n\t"
         "add %[ps], %[ip3]\n\t"
         ".irp c, 0, 1, 2, 3, 4, 5, 6, 7\n\t"
+        ".if \\c < .Lcv_cb\n\t"
         "vmovups \\c*32*.Lcv_g(%[wp]), %%ymm12\n\t"
         ".if .Lcv_g > 1\n\t"
         "vmovups \\c*64+32(%[wp]), %%ymm13\n\t"
@@ -132,6 +136,7 @@ INLINE void fwd_c8_asm(const fwd_asm_args *p, size_t R, size_t G)
         FWD_ASM_PIX(3, "ymm15", "%[ip3]", "", "ymm6", "ymm7")
         FWD_ASM_PIX(4, "ymm14", "%[ip3]", ", %[ps], 1", "ymm8", "ymm9")
         FWD_ASM_PIX(5, "ymm15", "%[ip3]", ", %[ps], 2", "ymm10", "ymm11")
+        ".endif\n\t"
         ".endr\n\t"
         "inc %[t]\n\t"
         "cmp 32(%[p]), %[t]\n\t"
@@ -148,13 +153,14 @@ INLINE void fwd_c8_asm(const fwd_asm_args *p, size_t R, size_t G)
         : [ib] "=&r"(ib), [wb] "=&r"(wb), [nb] "=&r"(nb), [ps] "=&r"(ps),
           [t] "=&r"(t), [ip] "=&r"(ip), [ip3] "=&r"(ip3), [wp] "=&r"(wp),
           [acc] "=&r"(acc)
-        : [p] "r"(p), [K] "i"(R | G << 4)
+        : [p] "r"(p), [K] "i"(R | G << 4 | CB << 8)
         : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
           "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
           "xmm15", "cc", "memory");
 }
 
-INLINE void fwd_c8_body(const kern_conv_fwd_args *a, size_t R, size_t G)
+INLINE void fwd_asm_body(const kern_conv_fwd_args *a, size_t R, size_t G,
+                         size_t CB)
 {
     float acc[2 * KERN_CONV_MR * 8] __attribute__((aligned(32)));
     if (a->ntaps && a->nblocks) {
@@ -163,7 +169,7 @@ INLINE void fwd_c8_body(const kern_conv_fwd_args *a, size_t R, size_t G)
             a->in_bstride * sizeof(float), a->w_bstride * sizeof(float),
             a->in_ps * sizeof(float), acc,
         };
-        fwd_c8_asm(&p, R, G);
+        fwd_asm(&p, R, G, CB);
     } else {
         /* a phase no tap reaches (backward-data): the sums are 0 */
         for (size_t i = 0; i < 2 * KERN_CONV_MR * 8; i++)
@@ -203,7 +209,16 @@ void kern_f32_conv2d_ukernel_6x16__avx2(const kern_conv_fwd_args *a)
 {
     KERN_ASSERT(a->r >= 1 && a->r <= KERN_CONV_MR);
     KERN_ASSERT(a->g >= 1 && a->g <= 2);
-    FWD_CASES(fwd_c8_body)
+    FWD_CASES(fwd_asm_body, 8)
+}
+
+/* The stem's kernel rows: a tap is a kernel row, its 7 "channels" the 7
+ * columns (contiguous floats of one plain plane). */
+void kern_f32_conv2d_c7_ukernel_6x16__avx2(const kern_conv_fwd_args *a)
+{
+    KERN_ASSERT(a->r >= 1 && a->r <= KERN_CONV_MR);
+    KERN_ASSERT(a->g >= 1 && a->g <= 2);
+    FWD_CASES(fwd_asm_body, 7)
 }
 
 void kern_f32_conv2d_c1_ukernel_6x16__avx2(const kern_conv_fwd_args *a)

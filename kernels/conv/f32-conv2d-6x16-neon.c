@@ -88,6 +88,13 @@ void kern_f32_conv2d_c1_ukernel_6x16__neon(const kern_conv_fwd_args *a)
     FWD_CASES(1)
 }
 
+void kern_f32_conv2d_c7_ukernel_6x16__neon(const kern_conv_fwd_args *a)
+{
+    KERN_ASSERT(a->r >= 1 && a->r <= KERN_CONV_MR);
+    KERN_ASSERT(a->g >= 1 && a->g <= 2);
+    FWD_CASES(7)
+}
+
 INLINE void bwdw_body(const kern_conv_bwdw_args *a, size_t B, size_t G)
 {
     float32x4_t vacc[KERN_CONV_MR][4];

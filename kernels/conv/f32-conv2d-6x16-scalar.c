@@ -42,6 +42,11 @@ void kern_f32_conv2d_c1_ukernel_6x16__scalar(const kern_conv_fwd_args *a)
     fwd(a, 1);
 }
 
+void kern_f32_conv2d_c7_ukernel_6x16__scalar(const kern_conv_fwd_args *a)
+{
+    fwd(a, 7);
+}
+
 void kern_f32_conv2d_bwdw_ukernel_6x16__scalar(const kern_conv_bwdw_args *a)
 {
     size_t nb = a->b, gw = a->g * 8;

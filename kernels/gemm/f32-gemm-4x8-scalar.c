@@ -2,15 +2,15 @@
  * kernels/gemm/f32-gemm-4x8-scalar.c: kern_f32_gemm_ukernel_4x8__scalar,
  * the portable fallback microkernel (contract in kernels/gemm.h).
  *
- * A 4 x 8 tile of accumulators, one rank-1 update per step of k: four
- * values of A times a row of eight packed values of B. Plain C; the compiler
- * may vectorise the eight columns with whatever the baseline ISA offers.
+ * A 4 x 8 tile of accumulators, one rank-1 update per step of k: the four
+ * packed values of A times a row of eight packed values of B. Plain C; the
+ * compiler may vectorise the eight columns with whatever the baseline ISA
+ * offers.
  */
 #include "kernels/gemm.h"
 
 void kern_f32_gemm_ukernel_4x8__scalar(size_t mr, size_t nr, size_t kc,
                                        const float *restrict a,
-                                       size_t a_stride,
                                        const float *restrict b,
                                        float *restrict c, size_t ldc,
                                        float alpha, float beta)
@@ -19,19 +19,11 @@ void kern_f32_gemm_ukernel_4x8__scalar(size_t mr, size_t nr, size_t kc,
     KERN_ASSERT(nr >= 1 && nr <= 8);
     KERN_ASSERT(kc >= 1);
 
-    /* Rows past mr read row mr - 1: computed, never stored. */
-    const float *a0 = a;
-    const float *a1 = mr > 1 ? a0 + a_stride : a0;
-    const float *a2 = mr > 2 ? a1 + a_stride : a1;
-    const float *a3 = mr > 3 ? a2 + a_stride : a2;
-
     float acc[4][8] = {{0.0f}};
-    for (size_t p = 0; p < kc; p++) {
-        const float va[4] = {a0[p], a1[p], a2[p], a3[p]};
+    for (size_t p = 0; p < kc; p++, a += 4, b += 8)
         for (size_t r = 0; r < 4; r++)
             for (size_t j = 0; j < 8; j++)
-                acc[r][j] += va[r] * b[p * 8 + j];
-    }
+                acc[r][j] += a[r] * b[j];
 
     for (size_t r = 0; r < mr; r++) {
         float *crow = c + r * ldc;

@@ -1,14 +1,20 @@
 /*
- * kernels/gemm/f32-gemm-6x16-avx2.c: kern_f32_gemm_ukernel_6x16__avx2
- * (AVX2 + FMA; contract in kernels/gemm.h).
+ * kernels/gemm/f32-gemm-6x16-avx2.c: kern_f32_gemm_ukernel_6x16__avx2 and
+ * kern_f32_gemm_ukernel_6x16_sa__avx2 (AVX2 + FMA; contracts in
+ * kernels/gemm.h).
  *
  * 6 rows x 16 columns = 12 ymm accumulators, plus 2 for the row of B and
  * one for the broadcast of A: 15 of the 16 ymm registers. Each step of k is
  * 2 loads of B, 6 broadcasts of A and 12 FMAs, so the two FMA pipes stay
  * busy while the loads fit in the load ports (the shape BLIS's Haswell sgemm
- * kernel and XNNPACK's f32-gemm-6x16-fma3-broadcast use).
- * Edge tiles: row pointers past mr are clamped to row mr - 1 (computed, not
- * stored); a column tail is stored in halves 8, 4, 2, 1.
+ * kernel and XNNPACK's f32-gemm-6x16-fma3-broadcast use). A and B are both
+ * packed, k-major, so each step reads 24 contiguous bytes of A and 64 of B:
+ * two sequential streams the hardware prefetchers follow, plus a software
+ * prefetch of A (from L2) a few steps ahead.
+ * Edge tiles: rows past mr are computed (the driver zeroes them), not
+ * stored; a column tail is stored in halves 8, 4, 2, 1.
+ * The _sa variant reads A in place through six row pointers (rows past mr
+ * clamped to row mr - 1), for the driver's small-N path.
  */
 #include <immintrin.h>
 
@@ -68,31 +74,115 @@ static inline void store_row(float *c, size_t nr, __m256 vlo, __m256 vhi,
     do {                                                                      \
         const __m256 vb01234567 = _mm256_loadu_ps(b + (p) * 16);              \
         const __m256 vb89ABCDEF = _mm256_loadu_ps(b + (p) * 16 + 8);          \
-        __m256 va = _mm256_broadcast_ss(a0 + (p));                            \
+        __m256 va = _mm256_broadcast_ss(A_AT(0, p));                          \
         vacc0x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc0x01234567);     \
         vacc0x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc0x89ABCDEF);     \
-        va = _mm256_broadcast_ss(a1 + (p));                                   \
+        va = _mm256_broadcast_ss(A_AT(1, p));                                \
         vacc1x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc1x01234567);     \
         vacc1x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc1x89ABCDEF);     \
-        va = _mm256_broadcast_ss(a2 + (p));                                   \
+        va = _mm256_broadcast_ss(A_AT(2, p));                                \
         vacc2x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc2x01234567);     \
         vacc2x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc2x89ABCDEF);     \
-        va = _mm256_broadcast_ss(a3 + (p));                                   \
+        va = _mm256_broadcast_ss(A_AT(3, p));                                \
         vacc3x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc3x01234567);     \
         vacc3x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc3x89ABCDEF);     \
-        va = _mm256_broadcast_ss(a4 + (p));                                   \
+        va = _mm256_broadcast_ss(A_AT(4, p));                                \
         vacc4x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc4x01234567);     \
         vacc4x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc4x89ABCDEF);     \
-        va = _mm256_broadcast_ss(a5 + (p));                                   \
+        va = _mm256_broadcast_ss(A_AT(5, p));                                \
         vacc5x01234567 = _mm256_fmadd_ps(va, vb01234567, vacc5x01234567);     \
         vacc5x89ABCDEF = _mm256_fmadd_ps(va, vb89ABCDEF, vacc5x89ABCDEF);     \
     } while (0)
 
+#define DECLARE_ACCUMULATORS()                                                \
+    __m256 vacc0x01234567 = _mm256_setzero_ps();                              \
+    __m256 vacc0x89ABCDEF = _mm256_setzero_ps();                              \
+    __m256 vacc1x01234567 = _mm256_setzero_ps();                              \
+    __m256 vacc1x89ABCDEF = _mm256_setzero_ps();                              \
+    __m256 vacc2x01234567 = _mm256_setzero_ps();                              \
+    __m256 vacc2x89ABCDEF = _mm256_setzero_ps();                              \
+    __m256 vacc3x01234567 = _mm256_setzero_ps();                              \
+    __m256 vacc3x89ABCDEF = _mm256_setzero_ps();                              \
+    __m256 vacc4x01234567 = _mm256_setzero_ps();                              \
+    __m256 vacc4x89ABCDEF = _mm256_setzero_ps();                              \
+    __m256 vacc5x01234567 = _mm256_setzero_ps();                              \
+    __m256 vacc5x89ABCDEF = _mm256_setzero_ps()
+
+#define STORE_TILE()                                                          \
+    do {                                                                      \
+        const __m256 valpha = _mm256_set1_ps(alpha);                          \
+        store_row(c, nr, vacc0x01234567, vacc0x89ABCDEF, valpha, beta);       \
+        if (mr > 1)                                                           \
+            store_row(c + ldc, nr, vacc1x01234567, vacc1x89ABCDEF, valpha,    \
+                      beta);                                                  \
+        if (mr > 2)                                                           \
+            store_row(c + 2 * ldc, nr, vacc2x01234567, vacc2x89ABCDEF,        \
+                      valpha, beta);                                          \
+        if (mr > 3)                                                           \
+            store_row(c + 3 * ldc, nr, vacc3x01234567, vacc3x89ABCDEF,        \
+                      valpha, beta);                                          \
+        if (mr > 4)                                                           \
+            store_row(c + 4 * ldc, nr, vacc4x01234567, vacc4x89ABCDEF,        \
+                      valpha, beta);                                          \
+        if (mr > 5)                                                           \
+            store_row(c + 5 * ldc, nr, vacc5x01234567, vacc5x89ABCDEF,        \
+                      valpha, beta);                                          \
+    } while (0)
+
+/* Fetch the C tile now so that its misses overlap the k loop instead of
+ * stalling the stores at the end (BLIS's Haswell kernel does the same). */
+static inline void prefetch_c(size_t mr, size_t nr, const float *c,
+                              size_t ldc, float beta)
+{
+    if (beta != 0.0f)
+        for (size_t r = 0; r < mr; r++) {
+            _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+            _mm_prefetch((const char *)(c + r * ldc + nr - 1), _MM_HINT_T0);
+        }
+}
+
 void kern_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t kc,
-                                      const float *restrict a, size_t a_stride,
+                                      const float *restrict a,
                                       const float *restrict b,
                                       float *restrict c, size_t ldc,
                                       float alpha, float beta)
+{
+    KERN_ASSERT(mr >= 1 && mr <= 6);
+    KERN_ASSERT(nr >= 1 && nr <= 16);
+    KERN_ASSERT(kc >= 1);
+
+    prefetch_c(mr, nr, c, ldc, beta);
+    DECLARE_ACCUMULATORS();
+
+    /* k unrolled by 2: the offsets become immediates and the pointers
+     * advance once per two steps (by 4, gcc 12 runs out of the 16 ymm
+     * registers and spills accumulators inside the loop). A, streaming from
+     * L2, is prefetched a line (10 steps) ahead every other iteration. */
+#define A_AT(r, p) (a + (p) * 6 + (r))
+    size_t k = kc;
+    for (; k >= 2; k -= 2) {
+        _mm_prefetch((const char *)(a + 64), _MM_HINT_T0);
+        STEP(0);
+        STEP(1);
+        a += 12;
+        b += 32;
+    }
+    for (; k != 0; k--) {
+        STEP(0);
+        a += 6;
+        b += 16;
+    }
+#undef A_AT
+
+    STORE_TILE();
+}
+
+void kern_f32_gemm_ukernel_6x16_sa__avx2(size_t mr, size_t nr, size_t kc,
+                                         const float *restrict a,
+                                         size_t a_stride,
+                                         const float *restrict b,
+                                         float *restrict c, size_t ldc,
+                                         float alpha, float beta)
 {
     KERN_ASSERT(mr >= 1 && mr <= 6);
     KERN_ASSERT(nr >= 1 && nr <= 16);
@@ -105,30 +195,11 @@ void kern_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t kc,
     const float *a4 = mr > 4 ? a3 + a_stride : a3;
     const float *a5 = mr > 5 ? a4 + a_stride : a4;
 
-    /* Fetch the C tile now so that its misses overlap the k loop instead of
-     * stalling the stores at the end (BLIS's Haswell kernel does the same). */
-    if (beta != 0.0f)
-        for (size_t r = 0; r < mr; r++) {
-            _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
-            _mm_prefetch((const char *)(c + r * ldc + nr - 1), _MM_HINT_T0);
-        }
+    prefetch_c(mr, nr, c, ldc, beta);
+    DECLARE_ACCUMULATORS();
 
-    __m256 vacc0x01234567 = _mm256_setzero_ps();
-    __m256 vacc0x89ABCDEF = _mm256_setzero_ps();
-    __m256 vacc1x01234567 = _mm256_setzero_ps();
-    __m256 vacc1x89ABCDEF = _mm256_setzero_ps();
-    __m256 vacc2x01234567 = _mm256_setzero_ps();
-    __m256 vacc2x89ABCDEF = _mm256_setzero_ps();
-    __m256 vacc3x01234567 = _mm256_setzero_ps();
-    __m256 vacc3x89ABCDEF = _mm256_setzero_ps();
-    __m256 vacc4x01234567 = _mm256_setzero_ps();
-    __m256 vacc4x89ABCDEF = _mm256_setzero_ps();
-    __m256 vacc5x01234567 = _mm256_setzero_ps();
-    __m256 vacc5x89ABCDEF = _mm256_setzero_ps();
-
-    /* k unrolled by 2: the offsets become immediates and the six row
-     * pointers advance once per two steps. (By 4, gcc 12 runs out of the 16
-     * ymm registers and spills accumulators inside the loop.) */
+    /* By 2, as above; the six rows advance together. */
+#define A_AT(r, p) (a##r + (p))
     size_t k = kc;
     for (; k >= 2; k -= 2) {
         STEP(0);
@@ -141,22 +212,7 @@ void kern_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t kc,
         a0 += 1, a1 += 1, a2 += 1, a3 += 1, a4 += 1, a5 += 1;
         b += 16;
     }
-#undef STEP
+#undef A_AT
 
-    const __m256 valpha = _mm256_set1_ps(alpha);
-    store_row(c, nr, vacc0x01234567, vacc0x89ABCDEF, valpha, beta);
-    if (mr > 1)
-        store_row(c + ldc, nr, vacc1x01234567, vacc1x89ABCDEF, valpha, beta);
-    if (mr > 2)
-        store_row(c + 2 * ldc, nr, vacc2x01234567, vacc2x89ABCDEF, valpha,
-                  beta);
-    if (mr > 3)
-        store_row(c + 3 * ldc, nr, vacc3x01234567, vacc3x89ABCDEF, valpha,
-                  beta);
-    if (mr > 4)
-        store_row(c + 4 * ldc, nr, vacc4x01234567, vacc4x89ABCDEF, valpha,
-                  beta);
-    if (mr > 5)
-        store_row(c + 5 * ldc, nr, vacc5x01234567, vacc5x89ABCDEF, valpha,
-                  beta);
+    STORE_TILE();
 }

@@ -3,10 +3,10 @@
  * (AArch64 Advanced SIMD; contract in kernels/gemm.h).
  *
  * 8 rows x 12 columns = 24 q-register accumulators, 3 for the row of B and
- * one for the broadcast of A: 28 of AArch64's 32 vector registers. Each step
- * of k is 3 loads of B, 8 broadcast loads of A and 24 FMAs.
- * Edge tiles: row pointers past mr are clamped to row mr - 1 (computed, not
- * stored); a column tail is stored in halves 8, 4, 2, 1.
+ * 2 for the column of A: 29 of AArch64's 32 vector registers. Each step of k
+ * is 3 loads of B, 2 loads of the packed column of A and 24 FMAs by lane.
+ * Edge tiles: rows past mr are computed (the driver zeroes them), not
+ * stored; a column tail is stored in halves 8, 4, 2, 1.
  */
 #include <arm_neon.h>
 
@@ -58,7 +58,7 @@ static inline void store_row(float *c, size_t nr, float32x4_t v0,
 }
 
 void kern_f32_gemm_ukernel_8x12__neon(size_t mr, size_t nr, size_t kc,
-                                      const float *restrict a, size_t a_stride,
+                                      const float *restrict a,
                                       const float *restrict b,
                                       float *restrict c, size_t ldc,
                                       float alpha, float beta)
@@ -66,15 +66,6 @@ void kern_f32_gemm_ukernel_8x12__neon(size_t mr, size_t nr, size_t kc,
     KERN_ASSERT(mr >= 1 && mr <= 8);
     KERN_ASSERT(nr >= 1 && nr <= 12);
     KERN_ASSERT(kc >= 1);
-
-    const float *a0 = a;
-    const float *a1 = mr > 1 ? a0 + a_stride : a0;
-    const float *a2 = mr > 2 ? a1 + a_stride : a1;
-    const float *a3 = mr > 3 ? a2 + a_stride : a2;
-    const float *a4 = mr > 4 ? a3 + a_stride : a3;
-    const float *a5 = mr > 5 ? a4 + a_stride : a4;
-    const float *a6 = mr > 6 ? a5 + a_stride : a5;
-    const float *a7 = mr > 7 ? a6 + a_stride : a6;
 
     float32x4_t vacc0x0123 = vdupq_n_f32(0.0f), vacc0x4567 = vacc0x0123,
                 vacc0x89AB = vacc0x0123;
@@ -98,42 +89,25 @@ void kern_f32_gemm_ukernel_8x12__neon(size_t mr, size_t nr, size_t kc,
         const float32x4_t vb4567 = vld1q_f32(b + 4);
         const float32x4_t vb89AB = vld1q_f32(b + 8);
         b += 12;
+        const float32x4_t va0123 = vld1q_f32(a);
+        const float32x4_t va4567 = vld1q_f32(a + 4);
+        a += 8;
 
-        float32x4_t va = vld1q_dup_f32(a0);
-        vacc0x0123 = vfmaq_f32(vacc0x0123, va, vb0123);
-        vacc0x4567 = vfmaq_f32(vacc0x4567, va, vb4567);
-        vacc0x89AB = vfmaq_f32(vacc0x89AB, va, vb89AB);
-        va = vld1q_dup_f32(a1);
-        vacc1x0123 = vfmaq_f32(vacc1x0123, va, vb0123);
-        vacc1x4567 = vfmaq_f32(vacc1x4567, va, vb4567);
-        vacc1x89AB = vfmaq_f32(vacc1x89AB, va, vb89AB);
-        va = vld1q_dup_f32(a2);
-        vacc2x0123 = vfmaq_f32(vacc2x0123, va, vb0123);
-        vacc2x4567 = vfmaq_f32(vacc2x4567, va, vb4567);
-        vacc2x89AB = vfmaq_f32(vacc2x89AB, va, vb89AB);
-        va = vld1q_dup_f32(a3);
-        vacc3x0123 = vfmaq_f32(vacc3x0123, va, vb0123);
-        vacc3x4567 = vfmaq_f32(vacc3x4567, va, vb4567);
-        vacc3x89AB = vfmaq_f32(vacc3x89AB, va, vb89AB);
-        va = vld1q_dup_f32(a4);
-        vacc4x0123 = vfmaq_f32(vacc4x0123, va, vb0123);
-        vacc4x4567 = vfmaq_f32(vacc4x4567, va, vb4567);
-        vacc4x89AB = vfmaq_f32(vacc4x89AB, va, vb89AB);
-        va = vld1q_dup_f32(a5);
-        vacc5x0123 = vfmaq_f32(vacc5x0123, va, vb0123);
-        vacc5x4567 = vfmaq_f32(vacc5x4567, va, vb4567);
-        vacc5x89AB = vfmaq_f32(vacc5x89AB, va, vb89AB);
-        va = vld1q_dup_f32(a6);
-        vacc6x0123 = vfmaq_f32(vacc6x0123, va, vb0123);
-        vacc6x4567 = vfmaq_f32(vacc6x4567, va, vb4567);
-        vacc6x89AB = vfmaq_f32(vacc6x89AB, va, vb89AB);
-        va = vld1q_dup_f32(a7);
-        vacc7x0123 = vfmaq_f32(vacc7x0123, va, vb0123);
-        vacc7x4567 = vfmaq_f32(vacc7x4567, va, vb4567);
-        vacc7x89AB = vfmaq_f32(vacc7x89AB, va, vb89AB);
-
-        a0++, a1++, a2++, a3++, a4++, a5++, a6++, a7++;
+#define ROW(r, va, lane)                                                      \
+    vacc##r##x0123 = vfmaq_laneq_f32(vacc##r##x0123, vb0123, va, lane);       \
+    vacc##r##x4567 = vfmaq_laneq_f32(vacc##r##x4567, vb4567, va, lane);       \
+    vacc##r##x89AB = vfmaq_laneq_f32(vacc##r##x89AB, vb89AB, va, lane)
+        ROW(0, va0123, 0);
+        ROW(1, va0123, 1);
+        ROW(2, va0123, 2);
+        ROW(3, va0123, 3);
+        ROW(4, va4567, 0);
+        ROW(5, va4567, 1);
+        ROW(6, va4567, 2);
+        ROW(7, va4567, 3);
+#undef ROW
     }
+
 
     const float32x4_t valpha = vdupq_n_f32(alpha);
     store_row(c, nr, vacc0x0123, vacc0x4567, vacc0x89AB, valpha, beta);

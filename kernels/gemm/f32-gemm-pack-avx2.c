@@ -7,7 +7,8 @@
  * the microkernel's time when the other dimension is small (4608 x 49 x 512
  * TN: each packed element of A feeds only 49 FMAs). Here 8 x 8 blocks are
  * transposed in registers (unpack, shuffle, 128-bit permute: 24 shuffles per
- * 64 elements); ragged edges fall back to scalar copies.
+ * 64 elements); ragged edges fall back to scalar copies. A stored row-major
+ * is a transpose too: its MR-row panels are k-major.
  */
 #include <immintrin.h>
 
@@ -69,28 +70,76 @@ void kern_f32_gemm_packbt_16__avx2(size_t kc, size_t nc, const float *b,
     }
 }
 
-/* A stored (K, M), a at [p0][i0] -> 6-row panels (6, kc) of op(A), rows past
- * mc unwritten. m_left: columns of stored A from i0 to the end of its row,
- * so 8-wide loads stay inside it. */
+/* Column q of a 6-row panel, the 6 low floats of v, to d[0:6] (an 8-wide
+ * store would run past the end of the last panel). */
+static inline void store6(float *d, __m256 v)
+{
+    _mm_storeu_ps(d, _mm256_castps256_ps128(v));
+    _mm_storel_pi((__m64 *)(d + 4), _mm256_extractf128_ps(v, 1));
+}
+
+/* Rows i0 + mr .. i0 + 6 of a 6-row panel: zero, so the microkernel computes
+ * on finite values it never stores. */
+static inline void pack_tail6(size_t mr, size_t kc, const float *a,
+                              size_t rs, size_t cs, float *restrict dst)
+{
+    for (size_t p = 0; p < kc; p++) {
+        for (size_t q = 0; q < mr; q++)
+            dst[p * 6 + q] = a[q * rs + p * cs];
+        for (size_t q = mr; q < 6; q++)
+            dst[p * 6 + q] = 0.0f;
+    }
+}
+
+/* A stored (M, K), a at [i0][p0] -> 6-row panels (kc, 6) of op(A), rows past
+ * mc zeroed: 8 x 8 transposes of 6 rows (the last row loaded twice). */
+void kern_f32_gemm_packan_6__avx2(size_t mc, size_t kc, const float *a,
+                                  size_t lda, size_t m_left,
+                                  float *restrict dst)
+{
+    (void)m_left;
+    for (size_t i = 0; i < mc; i += 6, a += 6 * lda, dst += 6 * kc) {
+        size_t mr = KERN_MIN((size_t)6, mc - i);
+        if (mr < 6) {
+            pack_tail6(mr, kc, a, lda, 1, dst);
+            continue;
+        }
+        size_t p = 0;
+        for (; p + 8 <= kc; p += 8) {
+            __m256 r[8];
+            for (size_t q = 0; q < 6; q++)
+                r[q] = _mm256_loadu_ps(a + q * lda + p);
+            r[6] = r[5], r[7] = r[5];
+            transpose8x8(r);
+            for (size_t q = 0; q < 8; q++)
+                store6(dst + (p + q) * 6, r[q]);
+        }
+        for (; p < kc; p++)
+            for (size_t q = 0; q < 6; q++)
+                dst[p * 6 + q] = a[q * lda + p];
+    }
+}
+
+/* A stored (K, M), a at [p0][i0] -> 6-row panels (kc, 6) of op(A), rows past
+ * mc zeroed: each column of a panel is 6 contiguous floats of a row of A.
+ * m_left: columns of stored A from i0 to the end of its row, so 8-wide loads
+ * stay inside it. */
 void kern_f32_gemm_packat_6__avx2(size_t mc, size_t kc, const float *a,
                                   size_t lda, size_t m_left,
                                   float *restrict dst)
 {
     for (size_t i = 0; i < mc; i += 6, a += 6, dst += 6 * kc) {
         size_t mr = KERN_MIN((size_t)6, mc - i);
-        size_t p = 0;
-        if (mr == 6 && i + 8 <= m_left)
-            for (; p + 8 <= kc; p += 8) {
-                __m256 r[8];
-                for (size_t q = 0; q < 8; q++)
-                    r[q] = _mm256_loadu_ps(a + (p + q) * lda);
-                transpose8x8(r);
+        if (mr < 6) {
+            pack_tail6(mr, kc, a, 1, lda, dst);
+        } else if (i + 8 <= m_left) {
+            for (size_t p = 0; p < kc; p++)
+                store6(dst + p * 6, _mm256_loadu_ps(a + p * lda));
+        } else {
+            for (size_t p = 0; p < kc; p++)
                 for (size_t q = 0; q < 6; q++)
-                    _mm256_storeu_ps(dst + q * kc + p, r[q]);
-            }
-        for (; p < kc; p++)
-            for (size_t q = 0; q < mr; q++)
-                dst[q * kc + p] = a[p * lda + q];
+                    dst[p * 6 + q] = a[p * lda + q];
+        }
     }
 }
 

@@ -7,22 +7,33 @@
  *   for jc in N step NC:             B panel (KC x NC) packed -> L3
  *     for pc in K step KC:           pack op(B)[pc:, jc:] into NR-column panels
  *       for ic in M step MC:         A block (MC x KC) -> L2
- *         [pack op(A)[ic:, pc:] into MR-row panels, or use A in place]
+ *         pack op(A)[ic:, pc:] into MR-row panels (kc, MR)
  *         for jr in NC step NR:      one KC x NR panel of B stays in L1
  *           for ir in MC step MR:    microkernel on an MR x NR tile of C
  *
- * The microkernel reads A through MR row pointers with a row stride, so a
- * block of A stored row-major is already in the order it wants: it is used in
- * place when N is small (512 x 49 x 4608: the copy would cost as much as a
- * fifth of the multiply) and copied to the workspace otherwise (see
- * copy_a). A stored transposed is always packed: in place, every step of k
- * would touch a new page.
+ * Both operands are normally packed k-major (BLIS's layout): the
+ * microkernel streams one contiguous (kc, MR) micro-panel of A from L2 and
+ * one (kc, NR) panel of B from L1, each with unit stride, so one hardware
+ * prefetch stream per operand keeps up (read in place through MR row
+ * pointers, A needs MR streams, and rows a power-of-two lda apart share one
+ * L1 set: 2048^3 on one thread went from 64 to 79 GFLOP/s). Two exceptions:
+ *  - A stored row-major feeding fewer than KERN_F32_GEMM_PACK_A_MIN_N
+ *    columns is read in place by the ISA's strided microkernel, when it has
+ *    one (512 x 49 x 4608: packing cost 15%);
+ *  - when a thread's rows fit one MC block (the small-M ResNet shapes, 64 x
+ *    3136 x 576), each packed panel of B is used by a single pass of the ir
+ *    loop, so B is packed GEMM_FUSED_PANELS panels at a time just before
+ *    use, staying in L2 rather than going to L3 and back, and the next group
+ *    of stored B is prefetched while this one is multiplied.
  *
- * Threads: C is cut into a grid of tm x tn blocks, one task per thread, each
- * running the loops above on its own slice of the workspace, with no
- * synchronisation inside. The grid is the one that minimises the largest
- * task's padded microkernel work plus its packing (see choose_grid); for
- * 64 x 12544 x 147 that is 1 x 2 (N split), for 512 x 49 x 4608 it is 2 x 1.
+ * Threads: C is cut into a grid of tm x tn blocks (see choose_grid). A
+ * column split runs the loops above per block on its own slice of the
+ * workspace, with no synchronisation inside; blocks of at least 2 *
+ * GEMM_MIN_NS columns are cut finer and handed out by the pool. A row split
+ * whose blocks hold several MC blocks (2048^3) instead packs each KC x NC
+ * panel of B once, into a shared buffer, all threads packing a slice, then
+ * hands out row blocks of C (gemm_shared_b): no thread packs B twice and a
+ * thread slowed by another process costs a small block, not half the call.
  *
  * Portable C: no intrinsics here; the microkernels hold them.
  */
@@ -32,15 +43,15 @@
 
 static const kern_f32_gemm_config configs[] = {
 #define KERN_F32_GEMM_UKERNEL(isa, fn, mr, nr, mc, kc, nc, packbn, packbt, \
-                              packat) \
-    {fn, mr, nr, mc, kc, nc, packbn, packbt, packat},
+                              packan, packat, ukernel_sa) \
+    {fn, mr, nr, mc, kc, nc, packbn, packbt, packan, packat, ukernel_sa},
 #include "kernels/gemm/f32-gemm.inc"
 #undef KERN_F32_GEMM_UKERNEL
 };
 
 static const kern_isa config_isas[] = {
 #define KERN_F32_GEMM_UKERNEL(isa, fn, mr, nr, mc, kc, nc, packbn, packbt, \
-                              packat) \
+                              packan, packat, ukernel_sa) \
     isa,
 #include "kernels/gemm/f32-gemm.inc"
 #undef KERN_F32_GEMM_UKERNEL
@@ -48,7 +59,8 @@ static const kern_isa config_isas[] = {
 
 #define NCONFIGS (sizeof configs / sizeof configs[0])
 
-static const kern_f32_gemm_config ref_config = {0, 1, 1, 1, 1, 1, 0, 0, 0};
+static const kern_f32_gemm_config ref_config = {0, 1, 1, 1, 1, 1, 0, 0, 0, 0,
+                                                 0};
 static const kern_f32_gemm_config *active = &ref_config;
 
 void kern_gemm_init(kern_isa isa)
@@ -159,35 +171,37 @@ static void pack_b(size_t nr_tile, kern_trans tb, const float *b, size_t ldb,
     }
 }
 
-/* op(A)[0:mc, 0:kc] for A stored transposed (K, M) -> MR-row panels, each
- * (MR, kc) row-major (the microkernel's a_stride = kc). a points at
- * op(A)[0][0]. Rows past mc are left unwritten: the microkernel never reads
- * rows past mr. */
-static inline void pack_at_tile(size_t mr_tile, const float *a, size_t lda,
-                                size_t mc, size_t kc, float *restrict dst)
+/* op(A)[0:mc, 0:kc] -> MR-row panels, each (kc, MR): column p of the panel
+ * at dst[p * MR]. a points at op(A)[0][0]; element (i, p) of op(A) is at
+ * a[i * rs + p * cs] (rs = lda, cs = 1 for A stored row-major, the other way
+ * round when stored transposed). Rows past mc are zeroed: the microkernel
+ * computes on them (never storing), and zeros keep that finite. */
+static inline void pack_a_tile(size_t mr_tile, const float *a, size_t rs,
+                               size_t cs, size_t mc, size_t kc,
+                               float *restrict dst)
 {
     for (size_t i = 0; i < mc; i += mr_tile, dst += mr_tile * kc) {
         size_t mr = KERN_MIN(mr_tile, mc - i);
-        if (mr == mr_tile) {
-            for (size_t p = 0; p < kc; p++)
-                for (size_t r = 0; r < mr_tile; r++)
-                    dst[r * kc + p] = a[p * lda + i + r];
-        } else {
-            for (size_t p = 0; p < kc; p++)
-                for (size_t r = 0; r < mr; r++)
-                    dst[r * kc + p] = a[p * lda + i + r];
+        const float *src = a + i * rs;
+        for (size_t p = 0; p < kc; p++) {
+            for (size_t r = 0; r < mr; r++)
+                dst[p * mr_tile + r] = src[r * rs + p * cs];
+            for (size_t r = mr; r < mr_tile; r++)
+                dst[p * mr_tile + r] = 0.0f;
         }
     }
 }
 
-static void pack_at(size_t mr_tile, const float *a, size_t lda, size_t mc,
-                    size_t kc, float *restrict dst)
+static void pack_a(size_t mr_tile, kern_trans ta, const float *a, size_t lda,
+                   size_t mc, size_t kc, float *restrict dst)
 {
+    size_t rs = ta == KERN_NOTRANS ? lda : 1;
+    size_t cs = ta == KERN_NOTRANS ? 1 : lda;
     switch (mr_tile) {
-    case 4: pack_at_tile(4, a, lda, mc, kc, dst); break;
-    case 6: pack_at_tile(6, a, lda, mc, kc, dst); break;
-    case 8: pack_at_tile(8, a, lda, mc, kc, dst); break;
-    default: pack_at_tile(mr_tile, a, lda, mc, kc, dst); break;
+    case 4: pack_a_tile(4, a, rs, cs, mc, kc, dst); break;
+    case 6: pack_a_tile(6, a, rs, cs, mc, kc, dst); break;
+    case 8: pack_a_tile(8, a, rs, cs, mc, kc, dst); break;
+    default: pack_a_tile(mr_tile, a, rs, cs, mc, kc, dst); break;
     }
 }
 
@@ -213,57 +227,106 @@ static const float *op_at(kern_trans t, const float *x, size_t ld, size_t i,
     return t == KERN_NOTRANS ? x + i * ld + p : x + p * ld + i;
 }
 
-/* A stored row-major is copied into the workspace (row stride kc) when the
- * copy is amortised over at least this many columns: in place, MR rows a
- * power-of-two lda apart all map to one L1 set and evict the B panel. */
-#define GEMM_PACK_A_MIN_N 256
+/* A block of op(A) ready for the microkernels: packed MR-row panels (ap), or
+ * the stored rows in place (a, row stride lda). */
+typedef struct a_block {
+    const float *a;
+    bool in_place;
+} a_block;
 
-static void copy_a(const float *a, size_t lda, size_t mc, size_t kc,
-                   float *restrict dst)
+/* Block of A at op(A)[i][p] (mc x kc) that will feed nc columns of C: read in
+ * place if A is stored row-major, the ISA has the strided microkernel and nc
+ * is too small to amortise the copy; packed into ap otherwise. */
+static a_block prepare_a(const gemm_call *g, size_t i, size_t p, size_t mc,
+                         size_t kc, size_t nc, float *ap)
 {
-    for (size_t i = 0; i < mc; i++) {
-        size_t p = 0;
-        for (; p + 16 <= kc; p += 16) /* fixed-size chunks vectorise */
-            for (size_t q = 0; q < 16; q++)
-                dst[i * kc + p + q] = a[i * lda + p + q];
-        for (; p < kc; p++)
-            dst[i * kc + p] = a[i * lda + p];
+    const kern_f32_gemm_config *cfg = g->cfg;
+    const float *a = op_at(g->ta, g->a, g->lda, i, p);
+    if (g->ta == KERN_NOTRANS && cfg->ukernel_sa &&
+        nc < KERN_F32_GEMM_PACK_A_MIN_N)
+        return (a_block){a, true};
+    kern_f32_gemm_packa_fn packa =
+        g->ta == KERN_TRANS ? cfg->packat : cfg->packan;
+    if (packa)
+        packa(mc, kc, a, g->lda, g->m - i, ap);
+    else
+        pack_a(cfg->mr, g->ta, a, g->lda, mc, kc, ap);
+    return (a_block){ap, false};
+}
+
+/* op(B)[p:p+kc, j:j+nc] -> NR-column panels at bp. */
+static void prepare_b(const gemm_call *g, size_t p, size_t j, size_t kc,
+                      size_t nc, float *bp)
+{
+    const kern_f32_gemm_config *cfg = g->cfg;
+    const float *b = op_at(g->tb, g->b, g->ldb, p, j);
+    if (g->tb == KERN_TRANS && cfg->packbt)
+        cfg->packbt(kc, nc, b, g->ldb, bp);
+    else if (g->tb == KERN_NOTRANS && cfg->packbn)
+        cfg->packbn(kc, nc, b, g->ldb, bp);
+    else
+        pack_b(cfg->nr, g->tb, b, g->ldb, kc, nc, bp);
+}
+
+/* Walks the cache lines of a block of stored B (rows of `line` floats, ld
+ * apart), a few at a time, so that the next group of panels comes from
+ * memory while the microkernels run on this one. */
+typedef struct b_prefetch {
+    const float *b;
+    size_t rows, lines, ld; /* lines per row */
+    size_t row, line;       /* next to fetch */
+    size_t per_call;        /* lines per microkernel call */
+} b_prefetch;
+
+static b_prefetch b_prefetch_init(const gemm_call *g, size_t p, size_t j,
+                                  size_t kc, size_t nc, size_t calls)
+{
+    b_prefetch f = {.b = op_at(g->tb, g->b, g->ldb, p, j), .ld = g->ldb};
+    size_t line = g->tb == KERN_NOTRANS ? nc : kc;
+    f.rows = g->tb == KERN_NOTRANS ? kc : nc;
+    f.lines = KERN_DIV_UP(line, (size_t)16);
+    f.per_call = KERN_DIV_UP(f.rows * f.lines, KERN_MAX(calls, (size_t)1));
+    return f;
+}
+
+static inline void b_prefetch_step(b_prefetch *f)
+{
+    for (size_t i = 0; i < f->per_call && f->row < f->rows; i++) {
+        __builtin_prefetch(f->b + f->row * f->ld + f->line * 16, 0, 2);
+        if (++f->line == f->lines)
+            f->line = 0, f->row++;
     }
 }
 
-/* The ic, jr, ir loops for one packed panel of B. */
-static void macro_block(const gemm_call *g, size_t i0, size_t mm, size_t pc,
-                        size_t kc, size_t j0, size_t nc, const float *bp,
-                        float *ap, float beta)
+/* The jr, ir loops: C[0:mc, 0:nc] (+)= A block * packed panels bp; pf (may
+ * be NULL) is stepped once per microkernel call. */
+static void run_tiles(const gemm_call *g, a_block a, size_t mc, size_t kc,
+                      size_t nc, const float *bp, float *c, float beta,
+                      b_prefetch *pf)
 {
     const kern_f32_gemm_config *cfg = g->cfg;
     const size_t MR = cfg->mr, NR = cfg->nr;
-    for (size_t ic = 0; ic < mm; ic += cfg->mc) {
-        size_t mc = KERN_MIN(cfg->mc, mm - ic);
-        const float *a = op_at(g->ta, g->a, g->lda, i0 + ic, pc);
-        size_t stride = g->lda;
-        if (g->ta == KERN_TRANS) {
-            if (cfg->packat)
-                cfg->packat(mc, kc, a, g->lda, g->m - (i0 + ic), ap);
+    for (size_t jr = 0; jr < nc; jr += NR) {
+        size_t nr = KERN_MIN(NR, nc - jr);
+        const float *b = bp + jr * kc;
+        float *cj = c + jr;
+        for (size_t ir = 0; ir < mc; ir += MR) {
+            if (pf)
+                b_prefetch_step(pf);
+            if (a.in_place)
+                cfg->ukernel_sa(KERN_MIN(MR, mc - ir), nr, kc,
+                                a.a + ir * g->lda, g->lda, b,
+                                cj + ir * g->ldc, g->ldc, g->alpha, beta);
             else
-                pack_at(MR, a, g->lda, mc, kc, ap);
-            a = ap, stride = kc;
-        } else if (nc >= GEMM_PACK_A_MIN_N) {
-            copy_a(a, g->lda, mc, kc, ap);
-            a = ap, stride = kc;
-        }
-        float *c = g->c + (i0 + ic) * g->ldc + j0;
-        for (size_t jr = 0; jr < nc; jr += NR) {
-            size_t nr = KERN_MIN(NR, nc - jr);
-            for (size_t ir = 0; ir < mc; ir += MR) {
-                size_t mr = KERN_MIN(MR, mc - ir);
-                cfg->ukernel(mr, nr, kc, a + ir * stride, stride,
-                             bp + jr * kc, c + ir * g->ldc + jr, g->ldc,
-                             g->alpha, beta);
-            }
+                cfg->ukernel(KERN_MIN(MR, mc - ir), nr, kc, a.a + ir * kc, b,
+                             cj + ir * g->ldc, g->ldc, g->alpha, beta);
         }
     }
 }
+
+/* Panels of B packed and consumed together when the block of A is a single
+ * MC block (see gemm_block): 8 x 16 columns x KC 256 = 128 KiB, in L2. */
+#define GEMM_FUSED_PANELS 8
 
 static void gemm_block(const gemm_call *g, size_t i0, size_t mm, size_t j0,
                        size_t nn, char *ws)
@@ -272,19 +335,43 @@ static void gemm_block(const gemm_call *g, size_t i0, size_t mm, size_t j0,
     float *ap = (float *)ws;
     float *bp = (float *)(ws + kern_align_up(pack_a_floats(cfg, g->m, g->k) *
                                              sizeof(float)));
+    /* One MC block of rows: each packed panel of B is used by one pass of
+     * the ir loop only, so B is packed a few panels at a time just before
+     * they are used; the packed panels stay in L2 instead of making a round
+     * trip through L3 (64 x 3136 x 576: a quarter of the time). */
+    size_t group = KERN_MIN(nn, cfg->nc);
+    if (mm <= cfg->mc)
+        group = KERN_MIN(group, GEMM_FUSED_PANELS * cfg->nr);
     for (size_t jc = 0; jc < nn; jc += cfg->nc) {
         size_t nc = KERN_MIN(cfg->nc, nn - jc);
         for (size_t pc = 0; pc < g->k; pc += cfg->kc) {
             size_t kc = KERN_MIN(cfg->kc, g->k - pc);
-            const float *b = op_at(g->tb, g->b, g->ldb, pc, j0 + jc);
-            if (g->tb == KERN_TRANS && cfg->packbt)
-                cfg->packbt(kc, nc, b, g->ldb, bp);
-            else if (g->tb == KERN_NOTRANS && cfg->packbn)
-                cfg->packbn(kc, nc, b, g->ldb, bp);
-            else
-                pack_b(cfg->nr, g->tb, b, g->ldb, kc, nc, bp);
-            macro_block(g, i0, mm, pc, kc, j0 + jc, nc, bp, ap,
-                        pc == 0 ? g->beta : 1.0f);
+            float beta = pc == 0 ? g->beta : 1.0f;
+            for (size_t ic = 0; ic < mm; ic += cfg->mc) {
+                size_t mc = KERN_MIN(cfg->mc, mm - ic);
+                float *c = g->c + (i0 + ic) * g->ldc + j0 + jc;
+                a_block a = prepare_a(g, i0 + ic, pc, mc, kc, nc, ap);
+                for (size_t jg = 0; jg < nc; jg += group) {
+                    size_t ng = KERN_MIN(group, nc - jg);
+                    if (ic == 0) /* group < nc only when mm <= MC */
+                        prepare_b(g, pc, j0 + jc + jg, kc, ng, bp);
+                    /* Fetch the next group (or the next KC block) of
+                     * stored B while this one is multiplied. */
+                    b_prefetch pf, *ppf = 0;
+                    size_t jn = jg + group, pn = pc;
+                    if (jn >= nc)
+                        jn = 0, pn = pc + cfg->kc;
+                    if (group < nc && pn < g->k) {
+                        size_t calls = KERN_DIV_UP(ng, cfg->nr) *
+                                       KERN_DIV_UP(mc, cfg->mr);
+                        pf = b_prefetch_init(g, pn, j0 + jc + jn,
+                                             KERN_MIN(cfg->kc, g->k - pn),
+                                             KERN_MIN(group, nc - jn), calls);
+                        ppf = &pf;
+                    }
+                    run_tiles(g, a, mc, kc, ng, bp, c + jg, beta, ppf);
+                }
+            }
         }
     }
 }
@@ -311,8 +398,10 @@ static void gemm_task(void *ctx, size_t task, size_t thread)
 
 /* Picks the task grid tm x tn (tm * tn = threads used) that minimises the
  * largest task's cost: padded microkernel FMAs at 16 per cycle, plus one
- * cycle per packed element (B always, A when stored transposed). */
-static void choose_grid(gemm_call *g, size_t nthreads)
+ * cycle per packed element of B (shared between the threads of an M split
+ * with several MC blocks each) and of A (each column block packs all of its
+ * rows of A). Returns the threads used. */
+static size_t choose_grid(gemm_call *g, size_t nthreads)
 {
     size_t flops = 2 * g->m * g->n * g->k;
     size_t t = KERN_MAX(KERN_MIN(nthreads, flops / GEMM_FLOPS_PER_THREAD),
@@ -325,16 +414,19 @@ static void choose_grid(gemm_call *g, size_t nthreads)
         size_t tn = t / tm;
         size_t ms = KERN_ROUND_UP(KERN_DIV_UP(g->m, tm), MR);
         size_t ns = KERN_ROUND_UP(KERN_DIV_UP(g->n, tn), NR);
-        double cost = (double)ms * ns * g->k / 16.0 + (double)ns * g->k;
-        if (g->ta == KERN_TRANS)
-            cost += (double)ms * g->k * KERN_DIV_UP(ns, g->cfg->nc);
+        double pack_b = (double)ns * g->k;
+        if (tm > 1 && tn == 1 && ms > g->cfg->mc)
+            pack_b /= (double)tm; /* shared, see gemm_shared_b */
+        double cost = (double)ms * ns * g->k / 16.0 + pack_b;
+        cost += (double)ms * g->k * KERN_DIV_UP(ns, g->cfg->nc);
         if (best < 0.0 || cost < best) {
             best = cost;
             g->tn = tn, g->ms = ms, g->ns = ns;
         }
     }
-    /* Column blocks share nothing (each packs only its own columns of B, and
-     * A in place is only read), so cut them finer, down to GEMM_MIN_NS
+    /* Column blocks share nothing (each packs its own columns of B and its
+     * own copy of A, which for at least GEMM_MIN_NS columns costs under a
+     * 1/16 of its multiply), so cut them finer, down to GEMM_MIN_NS
      * columns, and let the pool hand them out: a thread slowed by another
      * process then costs a small block, not half the call. */
     if (t > 1 && g->ta == KERN_NOTRANS)
@@ -342,6 +434,76 @@ static void choose_grid(gemm_call *g, size_t nthreads)
             g->tn *= 2;
             g->ns = KERN_ROUND_UP(KERN_DIV_UP(g->n, g->tn), NR);
         }
+    return t;
+}
+
+// --- M split with shared panels of B --------------------------------------------
+
+/* One (jc, pc) step when the threads split M: the KC x NC panel of B is
+ * packed once, by all threads (a slice each), into a shared buffer; then
+ * row blocks of C are handed out to whichever thread is free. Two
+ * kern_parallel_for calls per step are the barriers. */
+typedef struct shared_step {
+    const gemm_call *g;
+    size_t jc, nc, pc, kc;
+    float *bp;      /* the shared packed panel */
+    size_t pack_w;  /* columns per pack task, a multiple of NR */
+    size_t rows;    /* rows per compute task, a multiple of MR */
+} shared_step;
+
+static void shared_pack_task(void *ctx, size_t task, size_t thread)
+{
+    const shared_step *s = ctx;
+    size_t j = task * s->pack_w;
+    (void)thread;
+    if (j < s->nc)
+        prepare_b(s->g, s->pc, s->jc + j, s->kc,
+                  KERN_MIN(s->pack_w, s->nc - j), s->bp + j * s->kc);
+}
+
+static void shared_compute_task(void *ctx, size_t task, size_t thread)
+{
+    const shared_step *s = ctx;
+    const gemm_call *g = s->g;
+    const kern_f32_gemm_config *cfg = g->cfg;
+    size_t i0 = task * s->rows;
+    if (i0 >= g->m)
+        return;
+    size_t mm = KERN_MIN(s->rows, g->m - i0);
+    /* Equal blocks of at most MC rows. */
+    size_t mb = KERN_ROUND_UP(KERN_DIV_UP(mm, KERN_DIV_UP(mm, cfg->mc)),
+                              cfg->mr);
+    float *ap = (float *)(g->workspace + thread * g->ws_thread);
+    float beta = s->pc == 0 ? g->beta : 1.0f;
+    for (size_t ic = 0; ic < mm; ic += mb) {
+        size_t mc = KERN_MIN(mb, mm - ic);
+        a_block a = prepare_a(g, i0 + ic, s->pc, mc, s->kc, s->nc, ap);
+        run_tiles(g, a, mc, s->kc, s->nc, s->bp,
+                  g->c + (i0 + ic) * g->ldc + s->jc, beta, 0);
+    }
+}
+
+static void gemm_shared_b(const gemm_call *g, const kern_pool *pool,
+                          size_t t)
+{
+    const kern_f32_gemm_config *cfg = g->cfg;
+    shared_step s = {.g = g};
+    /* Thread 0's B region holds the shared panel. */
+    s.bp = (float *)(g->workspace +
+                     kern_align_up(pack_a_floats(cfg, g->m, g->k) *
+                                   sizeof(float)));
+    s.rows = KERN_ROUND_UP(KERN_DIV_UP(g->m, GEMM_TASKS_PER_THREAD * t),
+                           cfg->mr);
+    size_t tasks = KERN_DIV_UP(g->m, s.rows);
+    for (s.jc = 0; s.jc < g->n; s.jc += cfg->nc) {
+        s.nc = KERN_MIN(cfg->nc, g->n - s.jc);
+        s.pack_w = KERN_ROUND_UP(KERN_DIV_UP(s.nc, t), cfg->nr);
+        for (s.pc = 0; s.pc < g->k; s.pc += cfg->kc) {
+            s.kc = KERN_MIN(cfg->kc, g->k - s.pc);
+            kern_parallel_for(pool, shared_pack_task, &s, t);
+            kern_parallel_for(pool, shared_compute_task, &s, tasks);
+        }
+    }
 }
 
 // --- the driver ------------------------------------------------------------------
@@ -382,7 +544,11 @@ void kern_f32_gemm(kern_trans ta, kern_trans tb, size_t m, size_t n, size_t k,
         .c = c, .workspace = workspace, .cfg = active,
     };
     g.ws_thread = kern_f32_gemm_workspace_size(m, n, k, 1);
-    choose_grid(&g, kern_pool_threads(pool));
+    size_t t = choose_grid(&g, kern_pool_threads(pool));
+    if (t > 1 && g.tn == 1 && g.ms > active->mc) {
+        gemm_shared_b(&g, pool, t);
+        return;
+    }
     size_t tasks = KERN_DIV_UP(m, g.ms) * g.tn;
     kern_parallel_for(pool, gemm_task, &g, tasks);
 }

@@ -75,6 +75,7 @@ static const conv_case odd[] = {
     {"3x3s2 2x2 image", 1, 16, 16, 3, 2, 2},
     {"stem 7x7s2 13x13", 2, 3, 16, 7, 2, 13},
     {"stem 7x7s2 odd oc", 1, 3, 8, 7, 2, 11},
+    {"plain 3x3s1 9x9 (the c1 kernel)", 2, 3, 16, 3, 1, 9},
     {"3x3s3 11x11 (general pixel step)", 1, 16, 24, 3, 3, 11},
     /* across images (>= 6 images, planes <= 64 pixels, >= 4 groups):
      * image sets of 4 + 3 and of 6, 8-channel tail groups, stride phases,

@@ -3,8 +3,8 @@
  * driver against the reference.
  *
  * Microkernels: every line of kernels/gemm/f32-gemm.inc is run directly on
- * its edge cases (k_eq, k_gt, k_div, subtile_m, subtile_n, prime a_stride,
- * strided output, packed A with NaN past mr, alpha/beta). The driver: for
+ * its edge cases (k_eq, k_gt, k_div, subtile_m, subtile_n, NaN in the
+ * packed rows of A past mr, strided output, alpha/beta). The driver: for
  * every ISA this CPU runs, shapes below, at and above the register tile and
  * the cache blocks in each dimension, all four transpose combinations,
  * padded leading dimensions, k = 0, beta = 0 over NaN, and two threads.
@@ -179,20 +179,27 @@ Test(f32_gemm_ref, hand_computed)
 
 typedef struct ukernel_case {
     size_t mr, nr, kc;
-    size_t a_stride;    /* 0: kc (a packed panel) */
+    bool pad_zero;      /* rows of A past mr zero (as the driver packs them),
+                           else NaN */
     size_t ldc;         /* 0: nr */
     float alpha, beta;
 } ukernel_case;
 
-/* Calls the microkernel on one case: A (exactly mr rows, so that reading
- * past them trips ASan) and B random, the columns of B past nr NaN (computed,
- * never stored), C NaN (beta = 0) or random, with a guard row and column. */
-static void check_ukernel(kern_f32_gemm_ukernel_fn fn, const char *name,
-                          size_t MR, size_t NR, ukernel_case u)
+/* Calls the microkernel on one case: A a packed (kc, MR) panel (exactly,
+ * so that reading past it trips ASan) and B random, the rows of A past mr
+ * and the columns of B past nr NaN (computed, never stored), C NaN (beta =
+ * 0) or random, with a guard row and column. With sa (the strided-A
+ * variant), A is instead mr rows of kc floats, a_stride = kc + 5 apart, the
+ * allocation ending at the last one so that a read of row mr trips ASan. */
+static void check_ukernel_any(kern_f32_gemm_ukernel_fn fn,
+                              kern_f32_gemm_ukernel_sa_fn sa,
+                              const char *name, size_t MR, size_t NR,
+                              ukernel_case u)
 {
-    size_t stride = u.a_stride ? u.a_stride : u.kc;
     size_t ldc = u.ldc ? u.ldc : u.nr;
-    size_t asize = (u.mr - 1) * stride + u.kc;
+    size_t a_stride = u.kc + 5;
+    size_t rs = sa ? a_stride : 1, cs = sa ? 1 : MR; /* (r, p) at r rs + p cs */
+    size_t asize = sa ? (u.mr - 1) * a_stride + u.kc : u.kc * MR;
     float *a = tu_alloc(asize * sizeof(float));
     float *b = tu_alloc(u.kc * NR * sizeof(float));
     size_t csize = (u.mr + 1) * ldc + 1;
@@ -204,9 +211,12 @@ static void check_ukernel(kern_f32_gemm_ukernel_fn fn, const char *name,
     tu_rng rng = tu_rng_seed(seed);
 
     tu_poison_nan(a, asize);
-    for (size_t r = 0; r < u.mr; r++)
+    for (size_t r = 0; r < MR; r++)
         for (size_t p = 0; p < u.kc; p++)
-            a[r * stride + p] = tu_uniform(&rng, -1.0f, 1.0f);
+            if (r < u.mr)
+                a[r * rs + p * cs] = tu_uniform(&rng, -1.0f, 1.0f);
+            else if (u.pad_zero && !sa)
+                a[r * rs + p * cs] = 0.0f;
     tu_poison_nan(b, u.kc * NR);
     for (size_t p = 0; p < u.kc; p++)
         for (size_t j = 0; j < u.nr; j++)
@@ -217,33 +227,67 @@ static void check_ukernel(kern_f32_gemm_ukernel_fn fn, const char *name,
         tu_fill(&rng, c0, csize, -1.0f, 1.0f);
     memcpy(c, c0, csize * sizeof(float));
 
-    fn(u.mr, u.nr, u.kc, a, stride, b, c, ldc, u.alpha, u.beta);
+    if (sa)
+        sa(u.mr, u.nr, u.kc, a, a_stride, b, c, ldc, u.alpha, u.beta);
+    else
+        fn(u.mr, u.nr, u.kc, a, b, c, ldc, u.alpha, u.beta);
 
     for (size_t r = 0; r < u.mr; r++)
         for (size_t j = 0; j < u.nr; j++) {
-            double s = 0.0, sa = 0.0;
+            double s = 0.0, sa_ = 0.0;
             for (size_t p = 0; p < u.kc; p++) {
-                double x = (double)a[r * stride + p] * b[p * NR + j];
-                s += x, sa += fabs(x);
+                double x = (double)a[r * rs + p * cs] * b[p * NR + j];
+                s += x, sa_ += fabs(x);
             }
             double old = u.beta == 0.0f ? 0.0 : (double)u.beta * c0[r * ldc + j];
             ref[r * u.nr + j] = u.alpha * s + old;
-            mag[r * u.nr + j] = fabs(u.alpha) * sa + fabs(old);
+            mag[r * u.nr + j] = fabs(u.alpha) * sa_ + fabs(old);
             got[r * u.nr + j] = c[r * ldc + j];
         }
     size_t worst = 0;
     bool ok = tu_close(got, ref, mag, u.mr * u.nr, RTOL, ATOL, &worst);
-    cr_assert(ok, "%s: mr=%zu nr=%zu kc=%zu a_stride=%zu ldc=%zu "
+    cr_assert(ok, "%s%s: mr=%zu nr=%zu kc=%zu pad_zero=%d ldc=%zu "
               "alpha=%g beta=%g seed=%llu: C[%zu][%zu] ref=%.9g got=%.9g",
-              name, u.mr, u.nr, u.kc, stride, ldc, (double)u.alpha,
-              (double)u.beta, (unsigned long long)seed, worst / u.nr,
-              worst % u.nr, ref[worst], (double)got[worst]);
+              name, sa ? " (strided A)" : "", u.mr, u.nr, u.kc,
+              (int)u.pad_zero, ldc, (double)u.alpha, (double)u.beta,
+              (unsigned long long)seed, worst / u.nr, worst % u.nr,
+              ref[worst], (double)got[worst]);
     for (size_t i = 0; i < csize; i++)
         if (!(i / ldc < u.mr && i % ldc < u.nr))
             cr_assert(memcmp(&c[i], &c0[i], sizeof(float)) == 0,
                       "%s: mr=%zu nr=%zu kc=%zu ldc=%zu: write outside the "
                       "tile at offset %zu", name, u.mr, u.nr, u.kc, ldc, i);
     tu_free(a), tu_free(b), tu_free(c0), tu_free(c);
+}
+
+static void check_ukernel(kern_f32_gemm_ukernel_fn fn, const char *name,
+                          size_t MR, size_t NR, ukernel_case u)
+{
+    check_ukernel_any(fn, NULL, name, MR, NR, u);
+}
+
+/* The strided-A variant of an ISA on the same edge cases (skipped where
+ * the ISA has none). */
+static void check_ukernel_sa(kern_isa isa, kern_f32_gemm_ukernel_sa_fn sa,
+                             const char *name, size_t MR, size_t NR)
+{
+    if (!kern_isa_available(isa))
+        cr_skip_test("%s not available", kern_isa_name(isa));
+    if (!sa)
+        cr_skip_test("%s: no strided-A microkernel", name);
+    for (size_t kc = 1; kc <= 19; kc++) /* k unrolled by 2: odd tails */
+        check_ukernel_any(NULL, sa, name, MR, NR,
+                          (ukernel_case){MR, NR, kc, false, 0, 1.0f, 0.0f});
+    for (size_t mr = 1; mr <= MR; mr++) /* rows past mr never read */
+        for (size_t nr = 1; nr <= NR; nr += 5)
+            check_ukernel_any(NULL, sa, name, MR, NR,
+                              (ukernel_case){mr, nr, 23, false, 0, 1.0f,
+                                             0.0f});
+    const float ab[][2] = {{1, 1}, {-0.5f, 0}, {2.5f, -1.5f}};
+    for (size_t i = 0; i < sizeof ab / sizeof ab[0]; i++)
+        check_ukernel_any(NULL, sa, name, MR, NR,
+                          (ukernel_case){MR - 1, NR - 3, 64, false, NR + 7,
+                                         ab[i][0], ab[i][1]});
 }
 
 static ukernel_case full(size_t MR, size_t NR, size_t kc)
@@ -259,7 +303,8 @@ static ukernel_case full(size_t MR, size_t NR, size_t kc)
         __VA_ARGS__                                                           \
     }
 
-#define KERN_F32_GEMM_UKERNEL(isa, fn, MR, NR, mc_, kc_, nc_, pn_, pt_, pa_) \
+#define KERN_F32_GEMM_UKERNEL(isa, fn, MR, NR, mc_, kc_, nc_, pbn_, pbt_,    \
+                              pan_, pat_, sa_)                                \
     UKERNEL_TEST(isa, fn, MR, NR, k_eq,                                       \
         check_ukernel(fn, #fn, MR, NR, full(MR, NR, 1));)                     \
     UKERNEL_TEST(isa, fn, MR, NR, k_lt_and_gt,                                \
@@ -280,12 +325,11 @@ static ukernel_case full(size_t MR, size_t NR, size_t kc)
                 ukernel_case u = full(mr, nr, 7);                             \
                 check_ukernel(fn, #fn, MR, NR, u);                            \
             })                                                                \
-    UKERNEL_TEST(isa, fn, MR, NR, a_stride_prime,                             \
+    UKERNEL_TEST(isa, fn, MR, NR, a_pad_rows,                                 \
         for (size_t mr = 1; mr <= MR; mr++) {                                 \
             ukernel_case u = full(mr, NR, 23);                                \
-            u.a_stride = 29; /* A row-major in place, lda = 29 */             \
-            check_ukernel(fn, #fn, MR, NR, u);                                \
-            u.a_stride = 37;                                                  \
+            check_ukernel(fn, #fn, MR, NR, u); /* NaN past mr */              \
+            u.pad_zero = true; /* as the driver packs them */                 \
             check_ukernel(fn, #fn, MR, NR, u);                                \
         })                                                                    \
     UKERNEL_TEST(isa, fn, MR, NR, strided_output,                             \
@@ -306,7 +350,11 @@ static ukernel_case full(size_t MR, size_t NR, size_t kc)
                 check_ukernel(fn, #fn, MR, NR, u);                            \
                 u.mr = MR;                                                    \
                 check_ukernel(fn, #fn, MR, NR, u);                            \
-            })
+            })                                                                \
+    Test(f32_gemm_ukernel, fn##_strided_a)                                    \
+    {                                                                         \
+        check_ukernel_sa(isa, sa_, #fn, MR, NR);                              \
+    }
 #include "kernels/gemm/f32-gemm.inc"
 #undef KERN_F32_GEMM_UKERNEL
 
@@ -398,6 +446,34 @@ Test(f32_gemm, transposed_packing)
     check_all(t, NULL);
 }
 
+Test(f32_gemm, a_in_place_or_packed)
+{
+    /* A stored row-major is read in place below KERN_F32_GEMM_PACK_A_MIN_N
+     * columns (where the ISA has a strided microkernel) and packed at and
+     * above it; both with several MC and KC blocks and ragged edges. */
+    size_t n = KERN_F32_GEMM_PACK_A_MIN_N;
+#ifdef __aarch64__
+    size_t m = 140, k = 270;
+#else
+    size_t m = 200, k = 300;
+#endif
+    check_all(shape(m, n - 1, k), NULL);
+    check_all(shape(m, n, k), NULL);
+    gemm_case t = shape(m - 7, n - 5, k + 3);
+    t.pad_a = 3, t.beta = 0.5f;
+    check_all(t, NULL);
+}
+
+Test(f32_gemm, fused_b_groups)
+{
+    /* Rows within one MC block: B packed a group of panels at a time, the
+     * next group prefetched, across KC blocks, with a ragged last group. */
+    check_all(shape(20, 300, 300), NULL);
+    gemm_case t = shape(13, 2 * BIG + 9, BIG + 40);
+    t.pad_b = 5, t.pad_c = 2, t.beta = -1.0f;
+    check_all(t, NULL);
+}
+
 Test(f32_gemm, empty)
 {
     check_all(shape(0, 5, 3), NULL);
@@ -412,6 +488,11 @@ Test(f32_gemm, two_threads)
     check_all(shape(BIG - 6, 33, BIG), pool); /* M split */
     check_all(shape(40, BIG - 6, BIG), pool); /* N split */
     check_all(shape(8, 1100, 250), pool);     /* N split, 4 column tasks */
+    /* M split with several MC blocks per thread: B packed once, shared */
+    check_all(shape(400, 48, 300), pool);
+    gemm_case s = shape(350, 37, 170);
+    s.pad_a = 2, s.pad_b = 3, s.beta = 2.0f;
+    check_all(s, pool);
     gemm_case t = shape(BIG / 2, BIG / 2 + 3, BIG);
     t.beta = 0.5f, t.pad_c = 3;
     check_all(t, pool);

@@ -851,12 +851,19 @@ static void bww_scatter(const bww_ctx *c, size_t g0, size_t g1)
 {
     const kern_conv_shape *s = c->s;
     size_t items = bwdw_items(s);
+    /* in tiles of 16 items: the tile's 1 KB of dwb stays in L1 while each
+     * channel's 16 items are added in one contiguous run */
     for (size_t g16 = g0; g16 < g1; g16 += 16) {
         size_t gw = KERN_MIN(16, s->oc - g16);
         const float *dwb = c->dwb + g16 * items;
-        for (size_t j = 0; j < gw; j++)
-            for (size_t i = 0; i < items; i++)
-                c->dweight[(g16 + j) * items + i] += dwb[i * gw + j];
+        for (size_t i0 = 0; i0 < items; i0 += 16) {
+            size_t i1 = KERN_MIN(items, i0 + 16);
+            for (size_t j = 0; j < gw; j++) {
+                float *d = c->dweight + (g16 + j) * items;
+                for (size_t i = i0; i < i1; i++)
+                    d[i] += dwb[i * gw + j];
+            }
+        }
     }
 }
 

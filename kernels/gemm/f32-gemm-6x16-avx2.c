@@ -130,16 +130,31 @@ static inline void store_row(float *c, size_t nr, __m256 vlo, __m256 vhi,
     } while (0)
 
 /* Fetch the C tile now so that its misses overlap the k loop instead of
- * stalling the stores at the end (BLIS's Haswell kernel does the same). */
-static inline void prefetch_c(size_t mr, size_t nr, const float *c,
-                              size_t ldc, float beta)
-{
-    if (beta != 0.0f)
-        for (size_t r = 0; r < mr; r++) {
-            _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
-            _mm_prefetch((const char *)(c + r * ldc + nr - 1), _MM_HINT_T0);
-        }
-}
+ * stalling the loads and stores at the end (BLIS's Haswell kernel does the
+ * same), for beta == 0 too (the stores need the lines). A macro of
+ * straight-line prefetches: gcc deletes a loop of prefetches, or a call to
+ * a helper holding them, as free of side effects. Rows past mr fetch row
+ * mr - 1 again. */
+#define PREFETCH_C()                                                          \
+    do {                                                                      \
+        const float *c1_ = mr > 1 ? c + ldc : c;                              \
+        const float *c2_ = mr > 2 ? c1_ + ldc : c1_;                          \
+        const float *c3_ = mr > 3 ? c2_ + ldc : c2_;                          \
+        const float *c4_ = mr > 4 ? c3_ + ldc : c3_;                          \
+        const float *c5_ = mr > 5 ? c4_ + ldc : c4_;                          \
+        _mm_prefetch((const char *)c, _MM_HINT_T0);                           \
+        _mm_prefetch((const char *)(c + nr - 1), _MM_HINT_T0);                \
+        _mm_prefetch((const char *)c1_, _MM_HINT_T0);                         \
+        _mm_prefetch((const char *)(c1_ + nr - 1), _MM_HINT_T0);              \
+        _mm_prefetch((const char *)c2_, _MM_HINT_T0);                         \
+        _mm_prefetch((const char *)(c2_ + nr - 1), _MM_HINT_T0);              \
+        _mm_prefetch((const char *)c3_, _MM_HINT_T0);                         \
+        _mm_prefetch((const char *)(c3_ + nr - 1), _MM_HINT_T0);              \
+        _mm_prefetch((const char *)c4_, _MM_HINT_T0);                         \
+        _mm_prefetch((const char *)(c4_ + nr - 1), _MM_HINT_T0);              \
+        _mm_prefetch((const char *)c5_, _MM_HINT_T0);                         \
+        _mm_prefetch((const char *)(c5_ + nr - 1), _MM_HINT_T0);              \
+    } while (0)
 
 void kern_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t kc,
                                       const float *restrict a,
@@ -151,7 +166,7 @@ void kern_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t kc,
     KERN_ASSERT(nr >= 1 && nr <= 16);
     KERN_ASSERT(kc >= 1);
 
-    prefetch_c(mr, nr, c, ldc, beta);
+    PREFETCH_C();
     DECLARE_ACCUMULATORS();
 
     /* k unrolled by 2: the offsets become immediates and the pointers
@@ -195,7 +210,7 @@ void kern_f32_gemm_ukernel_6x16_sa__avx2(size_t mr, size_t nr, size_t kc,
     const float *a4 = mr > 4 ? a3 + a_stride : a3;
     const float *a5 = mr > 5 ? a4 + a_stride : a4;
 
-    prefetch_c(mr, nr, c, ldc, beta);
+    PREFETCH_C();
     DECLARE_ACCUMULATORS();
 
     /* By 2, as above; the six rows advance together. */

@@ -483,6 +483,11 @@ static void shared_compute_task(void *ctx, size_t task, size_t thread)
     }
 }
 
+/* Work per thread and KC step below which the two barriers of a step cost
+ * more than packing B twice saves (512 x 49 x 4608: 18 steps of 17 us per
+ * task): about 170 us of one core's FMA throughput. */
+#define GEMM_SHARED_MIN_FLOPS ((size_t)16 << 20)
+
 static void gemm_shared_b(const gemm_call *g, const kern_pool *pool,
                           size_t t)
 {
@@ -545,7 +550,9 @@ void kern_f32_gemm(kern_trans ta, kern_trans tb, size_t m, size_t n, size_t k,
     };
     g.ws_thread = kern_f32_gemm_workspace_size(m, n, k, 1);
     size_t t = choose_grid(&g, kern_pool_threads(pool));
-    if (t > 1 && g.tn == 1 && g.ms > active->mc) {
+    if (t > 1 && g.tn == 1 && g.ms > active->mc &&
+        2 * g.m * KERN_MIN(n, active->nc) * KERN_MIN(k, active->kc) >=
+            GEMM_SHARED_MIN_FLOPS * t) {
         gemm_shared_b(&g, pool, t);
         return;
     }

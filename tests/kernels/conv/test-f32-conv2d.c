@@ -72,6 +72,9 @@ static const conv_case odd[] = {
     {"1x1s2 13x13", 2, 8, 24, 1, 2, 13},
     {"1x1s2 9x9", 1, 32, 16, 1, 2, 9},
     {"3x3s1 1x1 image", 2, 8, 8, 3, 1, 1},
+    /* run flat (runs of 6 across row ends): */
+    {"3x3s1 2x2 image", 2, 16, 16, 3, 1, 2},
+    {"1x1s1 7x7", 2, 16, 16, 1, 1, 7},
     {"3x3s2 2x2 image", 1, 16, 16, 3, 2, 2},
     {"stem 7x7s2 13x13", 2, 3, 16, 7, 2, 13},
     {"stem 7x7s2 odd oc", 1, 3, 8, 7, 2, 11},

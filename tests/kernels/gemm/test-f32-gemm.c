@@ -488,11 +488,15 @@ Test(f32_gemm, two_threads)
     check_all(shape(BIG - 6, 33, BIG), pool); /* M split */
     check_all(shape(40, BIG - 6, BIG), pool); /* N split */
     check_all(shape(8, 1100, 250), pool);     /* N split, 4 column tasks */
-    /* M split with several MC blocks per thread: B packed once, shared */
-    check_all(shape(400, 48, 300), pool);
-    gemm_case s = shape(350, 37, 170);
+    /* M split with several MC blocks per thread and at least 16 MFLOP per
+     * thread and KC step: B packed once, shared (natively only: under qemu
+     * these sizes would take minutes; the path is portable C). */
+#ifndef __aarch64__
+    check_all(shape(400, 170, 300), pool);
+    gemm_case s = shape(330, 200, 270);
     s.pad_a = 2, s.pad_b = 3, s.beta = 2.0f;
     check_all(s, pool);
+#endif
     gemm_case t = shape(BIG / 2, BIG / 2 + 3, BIG);
     t.beta = 0.5f, t.pad_c = 3;
     check_all(t, pool);

@@ -19,11 +19,12 @@
  *   transposed packing. For stride s the input gradient splits into s x s
  *   phases (ih % s, iw % s); each phase is a stride-1 convolution over its
  *   own subset of taps (the stride-2 scatter, gathered).
- * - backward-weights: the whole padded input batch in scratch, then one task
- *   per 16-output-channel group; each reduces over images, row chunks and
- *   pixels in one fixed order into its own slice of a blocked gradient, then
- *   adds it into OIHW. No reduction crosses tasks, so the result is the same
- *   for any thread count.
+ * - backward-weights: the whole input batch in scratch, padded and split by
+ *   stride phase (dense runs for every tap), then one task per few
+ *   16-output-channel groups; each reduces over images and runs of about
+ *   256 pixels in one fixed order into its own slice of a blocked gradient,
+ *   then adds it into OIHW. No reduction crosses tasks, so the result is
+ *   the same for any thread count.
  */
 #include "kernels/conv/conv-internal.h"
 
@@ -220,6 +221,8 @@ static size_t bwdw_items(const kern_conv_shape *s)
     return s->ic * s->kh * s->kw;
 }
 
+static size_t bww_scratch(const kern_conv_shape *s); // backward-weights
+
 size_t kern_conv_scratch_size(const kern_conv_shape *s, kern_conv_pass pass,
                               const kern_pool *pool)
 {
@@ -235,10 +238,7 @@ size_t kern_conv_scratch_size(const kern_conv_shape *s, kern_conv_pass pass,
         size_t k = bwd_across(s, pool) ? s->n : threads;
         return k * kern_align_up(pad_scratch(&g) * sizeof(float));
     }
-    pad_geom g = input_pad(s);
-    return kern_align_up(s->n * pad_scratch(&g) * sizeof(float)) +
-           kern_align_up(s->oc * bwdw_items(s) * sizeof(float)) +
-           kern_align_up(bwdw_items(s) * sizeof(ptrdiff_t));
+    return bww_scratch(s);
 }
 
 // --- one output plane through the forward microkernel ---------------------------------
@@ -275,9 +275,10 @@ static void run_rows(const plane_job *j)
 
 /* Flattened: an input row is `span` pixel steps, so pixel q = y * span + x
  * reads in + q * in_ps on every row, and a run of 6 can cross a row end;
- * the span - cols pixels past each row end are computed and dropped. On
- * small images (7x7: 11 runs of 6 instead of 14 of 3 or 4) that keeps
- * the 12 accumulator chains the FMA pipes need. */
+ * the span - cols pixels past each row end are computed and dropped. Used
+ * when that costs fewer slots than rows of short runs (row_cost); with the
+ * 2 padding columns of a 3x3 it rarely does (14x14: 37 runs of 6 = 222
+ * slots against 14 rows of 5 + 5 + 4 = 196, measured 10% faster). */
 static void run_flat(const plane_job *j, size_t span)
 {
     kern_conv_fwd_args a = j->k;
@@ -349,7 +350,19 @@ static void zero_plane(const plane_job *j)
                 }
 }
 
-/* Whichever needs fewer microkernel calls, one pass per input-block chunk. */
+/* The time of one row in balanced runs, in pixel slots: a run of r pixels
+ * costs r FMA cycles per channel step (2r FMAs on 2 pipes), but at least 4,
+ * the FMA latency each accumulator chain waits (r = 3: 6 chains for the 8
+ * the pipes need). Run flat, every run costs 6, dropped pixels included. */
+static size_t row_cost(size_t cols)
+{
+    size_t runs = KERN_DIV_UP(cols, KERN_CONV_MR), cost = 0;
+    for (size_t i = 0; i < runs; i++)
+        cost += KERN_MAX(4, (i + 1) * cols / runs - i * cols / runs);
+    return cost;
+}
+
+/* Whichever costs fewer slots (row_cost), one pass per input-block chunk. */
 static void run_plane(const plane_job *j)
 {
     if (j->k.ntaps == 0) {
@@ -360,8 +373,9 @@ static void run_plane(const plane_job *j)
     size_t span = j->in_rs / j->k.in_ps;
     bool flat = false;
     if (j->rows > 1 && j->in_rs % j->k.in_ps == 0)
-        flat = KERN_DIV_UP((j->rows - 1) * span + j->cols, KERN_CONV_MR) <
-               j->rows * KERN_DIV_UP(j->cols, KERN_CONV_MR);
+        flat = KERN_DIV_UP((j->rows - 1) * span + j->cols, KERN_CONV_MR) *
+                   KERN_CONV_MR <
+               j->rows * row_cost(j->cols);
     size_t chunk = j->k.nblocks, used = j->w_used * sizeof(float);
     if (chunk * used > CONV_ONE_PASS_BYTES)
         chunk = KERN_MAX(1, CONV_L1_WEIGHT_BYTES / used);
@@ -658,78 +672,221 @@ void kern_conv_backward_data(const kern_conv_shape *s, float *dinp,
 
 // --- backward-weights --------------------------------------------------------------------
 
+/* The input as backward-weights reads it: zero-padded and split by stride
+ * phase. Padded pixel (st * i + pa, st * j + pc) of plane b (an 8-channel
+ * block, or one channel of a plain input) goes to phase (pa, pc) at (i, j),
+ * so tap (kh, kw) of output pixel (y, x) reads phase (kh % st, kw % st) at
+ * (y + kh / st, x + kw / st): every reduction walks a dense run, and a
+ * stride-2 pass no longer loads lines of which it uses half. Stride 1 is
+ * one phase, the plain padded copy; 1x1 stride 2 keeps one phase of 1/4 of
+ * the input. */
+typedef struct bww_geom {
+    size_t cb, nb;       // floats per pixel (8, or 1: plain input), planes
+    size_t nph, npw;     // phases along h and w: min(stride, kernel)
+    size_t ph, pw;       // pixels of one phase
+    size_t image;        // floats per image
+    size_t ps, rs;       // floats per output pixel and row
+    bool copy;           // false: read the input itself (stride 1, pad 0)
+} bww_geom;
+
+static bww_geom bww_geom_of(const kern_conv_shape *s)
+{
+    size_t cb = cb_of(s), st = s->stride;
+    bww_geom g = {
+        .cb = cb, .nb = s->ic / cb,
+        .nph = KERN_MIN(st, s->kh), .npw = KERN_MIN(st, s->kw),
+        .ph = KERN_DIV_UP(s->h + 2 * s->pad, st),
+        .pw = KERN_DIV_UP(s->w + 2 * s->pad, st),
+        .copy = st != 1 || s->pad != 0,
+    };
+    g.ps = cb, g.rs = g.pw * cb;
+    g.image = g.nb * g.nph * g.npw * g.ph * g.pw * cb;
+    return g;
+}
+
+static size_t bww_scratch(const kern_conv_shape *s)
+{
+    bww_geom g = bww_geom_of(s);
+    return kern_align_up((g.copy ? s->n * g.image : 0) * sizeof(float)) +
+           kern_align_up(s->oc * bwdw_items(s) * sizeof(float)) +
+           kern_align_up(bwdw_items(s) * sizeof(ptrdiff_t));
+}
+
+/* Phase columns [*j0, *j1) read source columns st * j + pc - pad in [0, w). */
+static void bww_valid(size_t w, size_t st, size_t pc, size_t pad, size_t pw,
+                      size_t *j0, size_t *j1)
+{
+    *j0 = pad > pc ? KERN_DIV_UP(pad - pc, st) : 0;
+    *j1 = w + pad > pc ? KERN_MIN(pw, KERN_DIV_UP(w + pad - pc, st)) : 0;
+    *j1 = KERN_MAX(*j0, *j1);
+}
+
+/* One phase row: zeros, then source pixels st apart from r (the source
+ * of column j0), then zeros; all zeros if r is NULL. */
+static void bww_row(float *restrict d, const float *restrict r, size_t cb,
+                    size_t st, size_t j0, size_t j1, size_t pw)
+{
+    for (size_t i = 0; i < j0 * cb; i++)
+        d[i] = 0.0f;
+    if (r && cb == 8)
+        for (size_t j = j0; j < j1; j++)
+            for (size_t k = 0; k < 8; k++)
+                d[j * 8 + k] = r[(j - j0) * st * 8 + k];
+    else if (r)
+        for (size_t j = j0; j < j1; j++)
+            d[j] = r[(j - j0) * st];
+    else
+        for (size_t i = j0 * cb; i < j1 * cb; i++)
+            d[i] = 0.0f;
+    for (size_t i = j1 * cb; i < pw * cb; i++)
+        d[i] = 0.0f;
+}
+
+/* (nb, h, w, cb) -> (nb, nph, npw, ph, pw, cb), padded and phase-split. */
+static void bww_split(const kern_conv_shape *s, const bww_geom *g,
+                      float *restrict dst, const float *restrict src)
+{
+    size_t st = s->stride, cb = g->cb, pad = s->pad;
+    for (size_t b = 0; b < g->nb; b++)
+        for (size_t pa = 0; pa < g->nph; pa++)
+            for (size_t pc = 0; pc < g->npw; pc++) {
+                size_t j0, j1;
+                bww_valid(s->w, st, pc, pad, g->pw, &j0, &j1);
+                size_t x0 = st * j0 + pc - pad; // source column of j0
+                for (size_t i = 0; i < g->ph; i++) {
+                    float *d = dst + (((b * g->nph + pa) * g->npw + pc) *
+                                      g->ph + i) * g->pw * cb;
+                    size_t y = st * i + pa;
+                    const float *r = NULL;
+                    if (y >= pad && y - pad < s->h && j1 > j0)
+                        r = src + ((b * s->h + y - pad) * s->w + x0) * cb;
+                    bww_row(d, r, cb, st, j0, j1, g->pw);
+                }
+            }
+}
+
 typedef struct bww_ctx {
     const kern_conv_shape *s;
+    bww_geom g;
     float *dweight;
     const float *inp, *dout;
-    float *xpad, *dwb;        // (N, padded input), (OC/16, items, 16)
-    const float *x;           // xpad, or inp when there is no padding
+    float *xs, *dwb;           // (N, split input), (OC/16, items, 16)
+    const float *x;            // xs, or inp when there is no copy
     const ptrdiff_t *item_off; // (items) input offset of (c, kh, kw)
     size_t sg;                 // 16-channel groups per task
 } bww_ctx;
 
-static void bww_pad_task(void *vctx, size_t n, size_t thread)
+static void bww_split_task(void *vctx, size_t n, size_t thread)
 {
     const bww_ctx *c = vctx;
-    pad_geom pg = input_pad(c->s);
-    pad_image(&pg, c->xpad + n * pad_floats(&pg),
-              c->inp + n * c->s->ic * c->s->h * c->s->w);
+    const kern_conv_shape *s = c->s;
+    bww_split(s, &c->g, c->xs + n * c->g.image,
+              c->inp + n * s->ic * s->h * s->w);
 }
 
-/* Output rows per microkernel call: enough pixels to amortise loading and
- * storing the accumulators, few enough for dout to stay in L1. */
-static size_t bww_rows(const kern_conv_shape *s)
-{
-    return KERN_MAX(1, KERN_MIN(s->oh, 192 / s->ow));
-}
+/* Pixels per microkernel call: enough to amortise loading and storing the
+ * 12 accumulators, few enough for the dout run (64 bytes a pixel) and the
+ * input run to stay in L1 while every item of the group reads them. */
+#define BWW_PIXELS 256
 
-/* Accumulates one 16-channel group over rows [y, y + a->rows) of image n. */
-static void bww_rows_group(const bww_ctx *c, kern_conv_bwdw_args *a, size_t n,
-                           size_t y, size_t g16)
+/* One run of pixels (a->in, a->rows, a->ow, strides set; dout at block 0)
+ * for groups [g0, g1): every item, in balanced tuples of up to 6. */
+static void bww_run(const bww_ctx *c, kern_conv_bwdw_args *a,
+                    const float *dout, size_t g0, size_t g1)
 {
     const kern_conv_shape *s = c->s;
-    size_t items = bwdw_items(s), gw = KERN_MIN(16, s->oc - g16);
-    float *dwb = c->dwb + g16 * items;
-    a->g = gw / 8;
-    a->dout = c->dout + (n * s->oc + g16) * s->oh * s->ow + y * s->ow * 8;
-    for (size_t i = 0; i < items; i += KERN_CONV_MR) {
-        a->b = KERN_MIN(KERN_CONV_MR, items - i);
-        a->in_off = c->item_off + i;
-        a->dw = dwb + i * gw;
-        table.bwdw(a);
+    size_t items = bwdw_items(s), nt = KERN_DIV_UP(items, KERN_CONV_MR);
+    for (size_t g16 = g0; g16 < g1; g16 += 16) {
+        size_t gw = KERN_MIN(16, s->oc - g16);
+        float *dwb = c->dwb + g16 * items;
+        a->g = gw / 8;
+        a->dout = dout + g16 * s->oh * s->ow;
+        for (size_t t = 0; t < nt; t++) {
+            size_t i = t * items / nt;
+            a->b = (t + 1) * items / nt - i;
+            a->in_off = c->item_off + i;
+            a->dw = dwb + i * gw;
+            table.bwdw(a);
+        }
     }
 }
 
-/* A task: sg consecutive 16-channel groups, so each chunk of input rows is
- * read from memory once and reused from L2 by every group of the task. */
+/* A task: sg consecutive 16-channel groups over the whole batch, in runs
+ * of about BWW_PIXELS, so each run of input is read from memory once and
+ * reused from cache by every group of the task. When input rows follow
+ * each other with no gap (pw == ow: 1x1, pad 0) an image is one run, and
+ * small images are taken several to a call. */
 static void bww_task(void *vctx, size_t task, size_t thread)
 {
     const bww_ctx *c = vctx;
     const kern_conv_shape *s = c->s;
-    pad_geom pg = input_pad(s);
-    size_t items = bwdw_items(s), chunk = bww_rows(s);
-    size_t c0 = task * c->sg * 16, c1 = KERN_MIN(s->oc, c0 + c->sg * 16);
-    for (size_t i = c0 * items; i < c1 * items; i++)
+    const bww_geom *g = &c->g;
+    size_t items = bwdw_items(s), px = s->oh * s->ow;
+    size_t g0 = task * c->sg * 16, g1 = KERN_MIN(s->oc, g0 + c->sg * 16);
+    for (size_t i = g0 * items; i < g1 * items; i++)
         c->dwb[i] = 0.0f;
     kern_conv_bwdw_args a = {
-        .dout_bstride = s->oh * s->ow * 8, .ow = s->ow,
-        .in_rs = s->stride * pg.wp * pg.cb, .in_ps = s->stride * pg.cb,
+        .dout_bstride = px * 8, .in_ps = g->ps, .ow = s->ow,
+        .in_rs = g->rs, .dout_rs = s->ow * 8,
     };
-    for (size_t n = 0; n < s->n; n++)
-        for (size_t y = 0; y < s->oh; y += chunk) {
-            a.rows = KERN_MIN(chunk, s->oh - y);
-            a.in = c->x + n * pad_floats(&pg) + y * a.in_rs;
-            for (size_t g16 = c0; g16 < c1; g16 += 16)
-                bww_rows_group(c, &a, n, y, g16);
+    size_t dimg = s->oc * px;
+    if (g->rs == s->ow * g->ps && px <= BWW_PIXELS) {
+        size_t runs = KERN_DIV_UP(s->n, BWW_PIXELS / px);
+        a.ow = px, a.in_rs = g->image, a.dout_rs = dimg;
+        for (size_t r = 0; r < runs; r++) {
+            size_t n0 = r * s->n / runs;
+            a.rows = (r + 1) * s->n / runs - n0;
+            a.in = c->x + n0 * g->image;
+            bww_run(c, &a, c->dout + n0 * dimg, g0, g1);
         }
-    /* item (ic, kh, kw) of channel g16 + j goes to dweight[g16 + j][item] */
-    for (size_t g16 = c0; g16 < c1; g16 += 16) {
+        return;
+    }
+    /* runs of whole rows, or (flat) of pixels */
+    bool flat = g->rs == s->ow * g->ps;
+    size_t len = flat ? px : s->oh;
+    size_t runs = flat ? KERN_DIV_UP(px, BWW_PIXELS)
+                       : KERN_DIV_UP(s->oh, KERN_MAX(1, BWW_PIXELS / s->ow));
+    size_t din = flat ? 8 : s->ow * 8, xin = flat ? g->ps : a.in_rs;
+    for (size_t n = 0; n < s->n; n++)
+        for (size_t r = 0; r < runs; r++) {
+            size_t p0 = r * len / runs, p1 = (r + 1) * len / runs;
+            if (flat)
+                a.rows = 1, a.ow = p1 - p0;
+            else
+                a.rows = p1 - p0;
+            a.in = c->x + n * g->image + p0 * xin;
+            bww_run(c, &a, c->dout + n * dimg + p0 * din, g0, g1);
+        }
+}
+
+/* Adds the blocked gradient of groups [g0, g1) into OIHW: item
+ * (ic, kh, kw) of channel g16 + j goes to dweight[g16 + j][item]. */
+static void bww_scatter(const bww_ctx *c, size_t g0, size_t g1)
+{
+    const kern_conv_shape *s = c->s;
+    size_t items = bwdw_items(s);
+    /* in tiles of 16 items: the tile's 1 KB of dwb stays in L1 while each
+     * channel's 16 items are added in one contiguous run */
+    for (size_t g16 = g0; g16 < g1; g16 += 16) {
         size_t gw = KERN_MIN(16, s->oc - g16);
         const float *dwb = c->dwb + g16 * items;
-        for (size_t j = 0; j < gw; j++)
-            for (size_t i = 0; i < items; i++)
-                c->dweight[(g16 + j) * items + i] += dwb[i * gw + j];
+        for (size_t i0 = 0; i0 < items; i0 += 16) {
+            size_t i1 = KERN_MIN(items, i0 + 16);
+            for (size_t j = 0; j < gw; j++) {
+                float *d = c->dweight + (g16 + j) * items;
+                for (size_t i = i0; i < i1; i++)
+                    d[i] += dwb[i * gw + j];
+            }
+        }
     }
+}
+
+static void bww_group_task(void *vctx, size_t task, size_t thread)
+{
+    const bww_ctx *c = vctx;
+    size_t g0 = task * c->sg * 16, g1 = KERN_MIN(c->s->oc, g0 + c->sg * 16);
+    bww_task(vctx, task, thread);
+    bww_scatter(c, g0, g1);
 }
 
 void kern_conv_backward_weights(const kern_conv_shape *s, float *dweight,
@@ -737,28 +894,31 @@ void kern_conv_backward_weights(const kern_conv_shape *s, float *dweight,
                                 void *scratch, const kern_pool *pool)
 {
     KERN_ASSERT(s->oc % 8 == 0);
-    pad_geom pg = input_pad(s);
-    size_t items = bwdw_items(s), taps = s->kh * s->kw;
+    bww_geom g = bww_geom_of(s);
+    size_t items = bwdw_items(s), taps = s->kh * s->kw, st = s->stride;
     char *p = scratch;
-    bww_ctx c = {.s = s, .dweight = dweight, .inp = inp, .dout = dout};
-    c.xpad = (float *)p;
-    c.x = pad_none(&pg) ? inp : c.xpad;
-    p += kern_align_up(s->n * pad_scratch(&pg) * sizeof(float));
+    bww_ctx c = {.s = s, .g = g, .dweight = dweight, .inp = inp,
+                 .dout = dout};
+    c.xs = (float *)p;
+    c.x = g.copy ? c.xs : inp;
+    p += kern_align_up((g.copy ? s->n * g.image : 0) * sizeof(float));
     c.dwb = (float *)p;
     p += kern_align_up(s->oc * items * sizeof(float));
     ptrdiff_t *off = (ptrdiff_t *)p;
+    size_t plane = g.ph * g.pw * g.cb;
     for (size_t i = 0; i < items; i++) {
         size_t ch = i / taps, t = i % taps;
         size_t kh = t / s->kw, kw = t % s->kw;
-        off[i] = (ptrdiff_t)((ch / pg.cb) * pg.hp * pg.wp * pg.cb + ch % pg.cb +
-                             (kh * pg.wp + kw) * pg.cb);
+        size_t phase = ((ch / g.cb) * g.nph + kh % st) * g.npw + kw % st;
+        off[i] = (ptrdiff_t)(phase * plane + ch % g.cb +
+                             ((kh / st) * g.pw + kw / st) * g.cb);
     }
     c.item_off = off;
-    if (!pad_none(&pg))
-        kern_parallel_for(pool, bww_pad_task, &c, s->n);
+    if (g.copy)
+        kern_parallel_for(pool, bww_split_task, &c, s->n);
     /* up to 4 groups per task while every thread still gets two tasks;
      * a channel's reduction order does not depend on the grouping */
     size_t groups = KERN_DIV_UP(s->oc, 16);
     c.sg = KERN_MAX(1, KERN_MIN(4, groups / (2 * kern_pool_threads(pool))));
-    kern_parallel_for(pool, bww_task, &c, KERN_DIV_UP(groups, c.sg));
+    kern_parallel_for(pool, bww_group_task, &c, KERN_DIV_UP(groups, c.sg));
 }

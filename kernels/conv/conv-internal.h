@@ -24,7 +24,10 @@
  * channel x tap) x g (1..2) blocks of 8 output channels, reduced over
  * rows x ow output pixels:
  *     dw[i * 8g + k * 8 + l] += sum_{y, x} in[y * in_rs + x * in_ps + in_off[i]]
- *                                * dout[y * ow * 8 + x * 8 + k * dout_bstride + l]
+ *                                * dout[y * dout_rs + x * 8 + k * dout_bstride + l]
+ * A "row" is any run of ow pixels that is contiguous in dout and evenly
+ * spaced in the input: one output row, or a whole image when the driver
+ * flattens (then in_rs and dout_rs step from image to image).
  */
 #ifndef RESIN_KERNELS_CONV_INTERNAL_H
 #define RESIN_KERNELS_CONV_INTERNAL_H
@@ -56,7 +59,7 @@ typedef struct kern_conv_bwdw_args {
     const ptrdiff_t *in_off; // (b) floats from in
     float *dw;               // (b, 8g) accumulators
     size_t dout_bstride;
-    size_t rows, ow, in_rs, in_ps;
+    size_t rows, ow, in_rs, in_ps, dout_rs;
     size_t b, g;
 } kern_conv_bwdw_args;
 

@@ -5,10 +5,9 @@
  * Forward: up to 6 pixels x 2 blocks of 8 output channels = 12 ymm
  * accumulators; per input channel and tap, 2 weight loads (one contiguous
  * 64-byte line) and one broadcast per pixel feed 2 FMAs each (the oneDNN
- * jit:avx2 direct-convolution scheme on NCHW8c). Backward-weights: up to 6
- * input values (channel x tap) x 2 blocks of dout channels, reduced over
- * the pixels of a row chunk. r, b and g are specialised through an
- * always-inline body with constant arguments; the loops over them unroll.
+ * jit:avx2 direct-convolution scheme on NCHW8c). r and g are specialised
+ * through an always-inline body with constant arguments; the loops over
+ * them unroll. (Backward-weights: f32-conv2d-bwdw-avx2.c.)
  */
 #include <immintrin.h>
 
@@ -227,61 +226,4 @@ void kern_f32_conv2d_c1_ukernel_6x16__avx2(const kern_conv_fwd_args *a)
     KERN_ASSERT(a->r >= 1 && a->r <= KERN_CONV_MR);
     KERN_ASSERT(a->g >= 1 && a->g <= 2);
     FWD_CASES(fwd_body, 1, 0)
-}
-
-INLINE void bwdw_body(const kern_conv_bwdw_args *a, size_t B, size_t G)
-{
-    __m256 vacc[KERN_CONV_MR][2];
-    ptrdiff_t off[KERN_CONV_MR];
-    const size_t gw = G * 8;
-#pragma GCC unroll 6
-    for (size_t i = 0; i < B; i++) {
-        off[i] = a->in_off[i];
-#pragma GCC unroll 2
-        for (size_t k = 0; k < G; k++)
-            vacc[i][k] = _mm256_loadu_ps(a->dw + i * gw + k * 8);
-    }
-    const size_t ps = a->in_ps, ds = a->dout_bstride;
-    for (size_t y = 0; y < a->rows; y++) {
-        const float *d = a->dout + y * a->ow * 8;
-        const float *x = a->in + y * a->in_rs;
-        for (size_t col = 0; col < a->ow; col++) {
-            __m256 vd0 = _mm256_loadu_ps(d + col * 8);
-            __m256 vd1 = G > 1 ? _mm256_loadu_ps(d + col * 8 + ds) : vd0;
-            const float *xp = x + col * ps;
-#pragma GCC unroll 6
-            for (size_t i = 0; i < B; i++) {
-                __m256 vx = _mm256_broadcast_ss(xp + off[i]);
-                vacc[i][0] = _mm256_fmadd_ps(vx, vd0, vacc[i][0]);
-                if (G > 1)
-                    vacc[i][1] = _mm256_fmadd_ps(vx, vd1, vacc[i][1]);
-            }
-        }
-    }
-#pragma GCC unroll 6
-    for (size_t i = 0; i < B; i++)
-#pragma GCC unroll 2
-        for (size_t k = 0; k < G; k++)
-            _mm256_storeu_ps(a->dw + i * gw + k * 8, vacc[i][k]);
-}
-
-void kern_f32_conv2d_bwdw_ukernel_6x16__avx2(const kern_conv_bwdw_args *a)
-{
-    KERN_ASSERT(a->b >= 1 && a->b <= KERN_CONV_MR);
-    KERN_ASSERT(a->g >= 1 && a->g <= 2);
-    switch (a->b * 2 + a->g - 1) {
-    case 2: bwdw_body(a, 1, 1); break;
-    case 3: bwdw_body(a, 1, 2); break;
-    case 4: bwdw_body(a, 2, 1); break;
-    case 5: bwdw_body(a, 2, 2); break;
-    case 6: bwdw_body(a, 3, 1); break;
-    case 7: bwdw_body(a, 3, 2); break;
-    case 8: bwdw_body(a, 4, 1); break;
-    case 9: bwdw_body(a, 4, 2); break;
-    case 10: bwdw_body(a, 5, 1); break;
-    case 11: bwdw_body(a, 5, 2); break;
-    case 12: bwdw_body(a, 6, 1); break;
-    case 13: bwdw_body(a, 6, 2); break;
-    default: KERN_ASSERT(false);
-    }
 }

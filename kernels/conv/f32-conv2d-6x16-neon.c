@@ -109,7 +109,7 @@ INLINE void bwdw_body(const kern_conv_bwdw_args *a, size_t B, size_t G)
     }
     const size_t ps = a->in_ps, ds = a->dout_bstride;
     for (size_t y = 0; y < a->rows; y++) {
-        const float *d = a->dout + y * a->ow * 8;
+        const float *d = a->dout + y * a->dout_rs;
         const float *x = a->in + y * a->in_rs;
         for (size_t col = 0; col < a->ow; col++) {
             float32x4_t vd[4];

@@ -56,7 +56,7 @@ void kern_f32_conv2d_bwdw_ukernel_6x16__scalar(const kern_conv_bwdw_args *a)
         for (size_t j = 0; j < gw; j++)
             acc[i][j] = a->dw[i * gw + j];
     for (size_t y = 0; y < a->rows; y++) {
-        const float *d = a->dout + y * a->ow * 8;
+        const float *d = a->dout + y * a->dout_rs;
         const float *x = a->in + y * a->in_rs;
         for (size_t col = 0; col < a->ow; col++)
             for (size_t i = 0; i < nb; i++) {

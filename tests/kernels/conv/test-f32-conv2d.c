@@ -72,6 +72,9 @@ static const conv_case odd[] = {
     {"1x1s2 13x13", 2, 8, 24, 1, 2, 13},
     {"1x1s2 9x9", 1, 32, 16, 1, 2, 9},
     {"3x3s1 1x1 image", 2, 8, 8, 3, 1, 1},
+    /* run flat (runs of 6 across row ends): */
+    {"3x3s1 2x2 image", 2, 16, 16, 3, 1, 2},
+    {"1x1s1 7x7", 2, 16, 16, 1, 1, 7},
     {"3x3s2 2x2 image", 1, 16, 16, 3, 2, 2},
     {"stem 7x7s2 13x13", 2, 3, 16, 7, 2, 13},
     {"stem 7x7s2 odd oc", 1, 3, 8, 7, 2, 11},
@@ -340,6 +343,23 @@ Test(conv_backward_weights, odd_shapes)
 {
     for (size_t i = 0; i < N_ODD; i++)
         test_backward_weights(&odd[i], 600 + i);
+}
+
+/* Backward-weights paths the shapes above do not reach: 1x1 stride 1 pad 0
+ * (the input read in place, whole images per run), a 1x1 stride-2 image
+ * longer than one run (pixel runs), stride 3 (9 phases), a plain input
+ * with 1 channel. */
+static const conv_case bwdw_extra[] = {
+    {"1x1s1 10x10", 3, 16, 24, 1, 1, 10},
+    {"1x1s2 36x36", 2, 8, 16, 1, 2, 36},
+    {"3x3s3 11x11", 2, 8, 16, 3, 3, 11},
+    {"5x5s2 plain 12x12", 2, 1, 8, 5, 2, 12},
+};
+
+Test(conv_backward_weights, extra_shapes)
+{
+    for (size_t i = 0; i < sizeof bwdw_extra / sizeof bwdw_extra[0]; i++)
+        test_backward_weights(&bwdw_extra[i], 700 + i);
 }
 
 // --- layout and packing ---------------------------------------------------------------

@@ -15,15 +15,6 @@
 #include "harness/workflow.h"
 #include "nn/model.h"
 
-static void *arena_alloc(size_t bytes)
-{
-    void *p = NULL;
-    if (posix_memalign(&p, KERN_ALIGN, bytes ? bytes : KERN_ALIGN) != 0)
-        return NULL;
-    memset(p, 0, bytes);
-    return p;
-}
-
 static size_t split_lines(char *s, char **out, size_t cap)
 {
     size_t n = 0;
@@ -77,9 +68,8 @@ int harness_predict_main(int argc, char **argv)
     classes = malloc((strlen(names) + 1) * sizeof *classes);
     nc = split_lines(names, classes, strlen(names) + 1);
     nn_plan_sizes plan = nn_plan(2, size, nc, 1);
-    for (int i = 0; i < NN_ARENA_COUNT && plan.total; i++)
-        if (!(arena[i] = arena_alloc(plan.bytes[i])))
-            goto done;
+    if (!plan.total || !harness_arenas_alloc(&plan, arena, NULL))
+        goto done;
     ckpt_load_report r;
     if (!plan.total || !m || !nn_model_init(m, 2, size, nc, 1, arena) ||
         !harness_ckpt_load(f, m, false, &r))

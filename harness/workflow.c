@@ -197,13 +197,23 @@ static void show_batch(wf *w)
 
 // --- model -------------------------------------------------------------------
 
-static void *arena_alloc(size_t bytes)
+bool harness_arenas_alloc(const nn_plan_sizes *plan,
+                          void *arena[NN_ARENA_COUNT], int *failed)
 {
-    void *p = NULL;
-    if (posix_memalign(&p, KERN_ALIGN, bytes ? bytes : KERN_ALIGN) != 0)
-        return NULL;
-    memset(p, 0, bytes);
-    return p;
+    for (int i = 0; i < NN_ARENA_COUNT; i++)
+        arena[i] = NULL;
+    for (int i = 0; i < NN_ARENA_COUNT; i++) {
+        size_t bytes = plan->bytes[i];
+        if (posix_memalign(&arena[i], KERN_ALIGN,
+                           bytes ? bytes : KERN_ALIGN) != 0) {
+            arena[i] = NULL;
+            if (failed)
+                *failed = i;
+            return false;
+        }
+        memset(arena[i], 0, bytes);
+    }
+    return true;
 }
 
 static void print_plan(const nn_plan_sizes *p)
@@ -348,12 +358,12 @@ static bool build_model(wf *w)
     }
     if (w->o.plan)
         return true;
-    for (int i = 0; i < NN_ARENA_COUNT; i++)
-        if (!(w->arena[i] = arena_alloc(w->plan.bytes[i]))) {
-            fprintf(stderr, "train: cannot allocate %.1f MiB\n",
-                    w->plan.bytes[i] / 1048576.0);
-            return false;
-        }
+    int failed = 0;
+    if (!harness_arenas_alloc(&w->plan, w->arena, &failed)) {
+        fprintf(stderr, "train: cannot allocate %.1f MiB\n",
+                w->plan.bytes[failed] / 1048576.0);
+        return false;
+    }
     if (!nn_model_init(&w->m, w->o.bs, w->o.size, nc,
                        kern_pool_threads(w->pool), w->arena)) {
         fprintf(stderr, "train: model initialisation failed\n");

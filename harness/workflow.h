@@ -16,7 +16,17 @@
 #ifndef RESIN_HARNESS_WORKFLOW_H
 #define RESIN_HARNESS_WORKFLOW_H
 
+#include <stddef.h>
+
+#include "nn/model.h"
+
 int harness_train_main(int argc, char **argv);
 int harness_predict_main(int argc, char **argv);
+
+/* The arenas of a plan, each KERN_ALIGN-aligned and zeroed; on failure
+ * the rest are NULL and the index of the one that failed goes to *failed
+ * (may be NULL). Free each with free(). */
+bool harness_arenas_alloc(const nn_plan_sizes *plan,
+                          void *arena[NN_ARENA_COUNT], int *failed);
 
 #endif /* RESIN_HARNESS_WORKFLOW_H */

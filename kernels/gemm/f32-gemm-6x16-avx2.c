@@ -10,7 +10,9 @@
  * kernel and XNNPACK's f32-gemm-6x16-fma3-broadcast use). A and B are both
  * packed, k-major, so each step reads 24 contiguous bytes of A and 64 of B:
  * two sequential streams the hardware prefetchers follow, plus a software
- * prefetch of A (from L2) a few steps ahead.
+ * prefetch of A (from L2) about 20 steps ahead. The packed kernel's k loop
+ * is GCC inline asm, unrolled by 4, with the registers fixed (see there);
+ * the strided-A variant is intrinsics.
  * Edge tiles: rows past mr are computed (the driver zeroes them), not
  * stored; a column tail is stored in halves 8, 4, 2, 1.
  * The _sa variant reads A in place through six row pointers (rows past mr
@@ -156,6 +158,37 @@ static inline void store_row(float *c, size_t nr, __m256 vlo, __m256 vhi,
         _mm_prefetch((const char *)(c5_ + nr - 1), _MM_HINT_T0);              \
     } while (0)
 
+/* One step of k in the asm loop below, p steps past the pointers: two
+ * 8-wide loads of the B row, then per row of A a broadcast and two FMAs.
+ * Offsets are immediates (24 bytes of A and 64 of B per step). */
+#define ASM_STEP(p)                                                           \
+    "vmovups " #p "*64(%[b]), %[vb0]\n\t"                                     \
+    "vmovups " #p "*64+32(%[b]), %[vb1]\n\t"                                  \
+    "vbroadcastss " #p "*24(%[a]), %[va0]\n\t"                                \
+    "vfmadd231ps %[vb0], %[va0], %[c00]\n\t"                                  \
+    "vfmadd231ps %[vb1], %[va0], %[c01]\n\t"                                  \
+    "vbroadcastss " #p "*24+4(%[a]), %[va1]\n\t"                              \
+    "vfmadd231ps %[vb0], %[va1], %[c10]\n\t"                                  \
+    "vfmadd231ps %[vb1], %[va1], %[c11]\n\t"                                  \
+    "vbroadcastss " #p "*24+8(%[a]), %[va0]\n\t"                              \
+    "vfmadd231ps %[vb0], %[va0], %[c20]\n\t"                                  \
+    "vfmadd231ps %[vb1], %[va0], %[c21]\n\t"                                  \
+    "vbroadcastss " #p "*24+12(%[a]), %[va1]\n\t"                             \
+    "vfmadd231ps %[vb0], %[va1], %[c30]\n\t"                                  \
+    "vfmadd231ps %[vb1], %[va1], %[c31]\n\t"                                  \
+    "vbroadcastss " #p "*24+16(%[a]), %[va0]\n\t"                             \
+    "vfmadd231ps %[vb0], %[va0], %[c40]\n\t"                                  \
+    "vfmadd231ps %[vb1], %[va0], %[c41]\n\t"                                  \
+    "vbroadcastss " #p "*24+20(%[a]), %[va1]\n\t"                             \
+    "vfmadd231ps %[vb0], %[va1], %[c50]\n\t"                                  \
+    "vfmadd231ps %[vb1], %[va1], %[c51]\n\t"
+
+/* Bytes ahead of the A pointer prefetched each iteration: about 20 steps of
+ * k, 120 cycles of FMAs, longer than a miss to L2 takes. Past the end of
+ * the micro-panel it fetches the start of the next one (the driver's next
+ * call). */
+#define A_PREFETCH_BYTES "480"
+
 void kern_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t kc,
                                       const float *restrict a,
                                       const float *restrict b,
@@ -167,27 +200,67 @@ void kern_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t kc,
     KERN_ASSERT(kc >= 1);
 
     PREFETCH_C();
-    DECLARE_ACCUMULATORS();
 
-    /* k unrolled by 2: the offsets become immediates and the pointers
-     * advance once per two steps (by 4, gcc 12 runs out of the 16 ymm
-     * registers and spills accumulators inside the loop). A, streaming from
-     * L2, is prefetched a line (10 steps) ahead every other iteration. */
-#define A_AT(r, p) (a + (p) * 6 + (r))
-    size_t k = kc;
-    for (; k >= 2; k -= 2) {
-        _mm_prefetch((const char *)(a + 64), _MM_HINT_T0);
-        STEP(0);
-        STEP(1);
-        a += 12;
-        b += 32;
-    }
-    for (; k != 0; k--) {
-        STEP(0);
-        a += 6;
-        b += 16;
-    }
-#undef A_AT
+    /* The k loop in inline asm, unrolled by 4: gcc 12, given the same loop
+     * in intrinsics, rotates accumulators through the scratch registers
+     * and spills when unrolled past 2. Here the 12 accumulators, the two
+     * halves of the B row and two broadcasts of A use all 16 ymm registers;
+     * the pointers advance once per four steps and every load has an
+     * immediate offset. Two prefetches per iteration (96 bytes of A) cover
+     * every cache line of A. The tail (kc % 4 steps) runs one step at a
+     * time. */
+    size_t k4 = kc / 4, k1 = kc % 4;
+    __m256 vacc0x01234567, vacc0x89ABCDEF, vacc1x01234567, vacc1x89ABCDEF;
+    __m256 vacc2x01234567, vacc2x89ABCDEF, vacc3x01234567, vacc3x89ABCDEF;
+    __m256 vacc4x01234567, vacc4x89ABCDEF, vacc5x01234567, vacc5x89ABCDEF;
+    __m256 vb0, vb1, va0, va1;
+    /* The accumulators are outputs only, zeroed inside (gcc counts an
+     * in-out operand twice, and 16 of them exceed its limit of 30). */
+    __asm__ volatile(
+        "vxorps %[c00], %[c00], %[c00]\n\t"
+        "vxorps %[c01], %[c01], %[c01]\n\t"
+        "vxorps %[c10], %[c10], %[c10]\n\t"
+        "vxorps %[c11], %[c11], %[c11]\n\t"
+        "vxorps %[c20], %[c20], %[c20]\n\t"
+        "vxorps %[c21], %[c21], %[c21]\n\t"
+        "vxorps %[c30], %[c30], %[c30]\n\t"
+        "vxorps %[c31], %[c31], %[c31]\n\t"
+        "vxorps %[c40], %[c40], %[c40]\n\t"
+        "vxorps %[c41], %[c41], %[c41]\n\t"
+        "vxorps %[c50], %[c50], %[c50]\n\t"
+        "vxorps %[c51], %[c51], %[c51]\n\t"
+        "test %[k4], %[k4]\n\t"
+        "jz 2f\n\t"
+        ".p2align 5\n"
+        "1:\n\t"
+        "prefetcht0 " A_PREFETCH_BYTES "(%[a])\n\t"
+        "prefetcht0 " A_PREFETCH_BYTES "+64(%[a])\n\t"
+        ASM_STEP(0) ASM_STEP(1) ASM_STEP(2) ASM_STEP(3)
+        "add $96, %[a]\n\t"
+        "add $256, %[b]\n\t"
+        "dec %[k4]\n\t"
+        "jnz 1b\n"
+        "2:\n\t"
+        "test %[k1], %[k1]\n\t"
+        "jz 4f\n"
+        "3:\n\t"
+        ASM_STEP(0)
+        "add $24, %[a]\n\t"
+        "add $64, %[b]\n\t"
+        "dec %[k1]\n\t"
+        "jnz 3b\n"
+        "4:\n\t"
+        : [a] "+r"(a), [b] "+r"(b), [k4] "+r"(k4), [k1] "+r"(k1),
+          [c00] "=&x"(vacc0x01234567), [c01] "=&x"(vacc0x89ABCDEF),
+          [c10] "=&x"(vacc1x01234567), [c11] "=&x"(vacc1x89ABCDEF),
+          [c20] "=&x"(vacc2x01234567), [c21] "=&x"(vacc2x89ABCDEF),
+          [c30] "=&x"(vacc3x01234567), [c31] "=&x"(vacc3x89ABCDEF),
+          [c40] "=&x"(vacc4x01234567), [c41] "=&x"(vacc4x89ABCDEF),
+          [c50] "=&x"(vacc5x01234567), [c51] "=&x"(vacc5x89ABCDEF),
+          [vb0] "=&x"(vb0), [vb1] "=&x"(vb1), [va0] "=&x"(va0),
+          [va1] "=&x"(va1)
+        :
+        : "cc", "memory");
 
     STORE_TILE();
 }

@@ -12,7 +12,7 @@
  * two sequential streams the hardware prefetchers follow, plus a software
  * prefetch of A (from L2) about 20 steps ahead. The packed kernel's k loop
  * is GCC inline asm, unrolled by 4, with the registers fixed (see there);
- * the strided-A variant is intrinsics.
+ * the strided-A variant uses the same loop on full tiles.
  * Edge tiles: rows past mr are computed (the driver zeroes them), not
  * stored; a column tail is stored in halves 8, 4, 2, 1.
  * The _sa variant reads A in place through six row pointers (rows past mr
@@ -158,30 +158,76 @@ static inline void store_row(float *c, size_t nr, __m256 vlo, __m256 vhi,
         _mm_prefetch((const char *)(c5_ + nr - 1), _MM_HINT_T0);              \
     } while (0)
 
-/* One step of k in the asm loop below, p steps past the pointers: two
- * 8-wide loads of the B row, then per row of A a broadcast and two FMAs.
- * Offsets are immediates (24 bytes of A and 64 of B per step). */
-#define ASM_STEP(p)                                                           \
-    "vmovups " #p "*64(%[b]), %[vb0]\n\t"                                     \
-    "vmovups " #p "*64+32(%[b]), %[vb1]\n\t"                                  \
-    "vbroadcastss " #p "*24(%[a]), %[va0]\n\t"                                \
+/* One step of k in the asm loops below: two 8-wide loads of the B row at
+ * byte offset bofs, then per row of A a broadcast from address a<r> and two
+ * FMAs (two broadcast registers alternate). Offsets are immediates. */
+#define ASM_STEP_AT(bofs, a0, a1, a2, a3, a4, a5)                             \
+    "vmovups " bofs "(%[b]), %[vb0]\n\t"                                     \
+    "vmovups " bofs "+32(%[b]), %[vb1]\n\t"                                  \
+    "vbroadcastss " a0 ", %[va0]\n\t"                                         \
     "vfmadd231ps %[vb0], %[va0], %[c00]\n\t"                                  \
     "vfmadd231ps %[vb1], %[va0], %[c01]\n\t"                                  \
-    "vbroadcastss " #p "*24+4(%[a]), %[va1]\n\t"                              \
+    "vbroadcastss " a1 ", %[va1]\n\t"                                         \
     "vfmadd231ps %[vb0], %[va1], %[c10]\n\t"                                  \
     "vfmadd231ps %[vb1], %[va1], %[c11]\n\t"                                  \
-    "vbroadcastss " #p "*24+8(%[a]), %[va0]\n\t"                              \
+    "vbroadcastss " a2 ", %[va0]\n\t"                                         \
     "vfmadd231ps %[vb0], %[va0], %[c20]\n\t"                                  \
     "vfmadd231ps %[vb1], %[va0], %[c21]\n\t"                                  \
-    "vbroadcastss " #p "*24+12(%[a]), %[va1]\n\t"                             \
+    "vbroadcastss " a3 ", %[va1]\n\t"                                         \
     "vfmadd231ps %[vb0], %[va1], %[c30]\n\t"                                  \
     "vfmadd231ps %[vb1], %[va1], %[c31]\n\t"                                  \
-    "vbroadcastss " #p "*24+16(%[a]), %[va0]\n\t"                             \
+    "vbroadcastss " a4 ", %[va0]\n\t"                                         \
     "vfmadd231ps %[vb0], %[va0], %[c40]\n\t"                                  \
     "vfmadd231ps %[vb1], %[va0], %[c41]\n\t"                                  \
-    "vbroadcastss " #p "*24+20(%[a]), %[va1]\n\t"                             \
+    "vbroadcastss " a5 ", %[va1]\n\t"                                         \
     "vfmadd231ps %[vb0], %[va1], %[c50]\n\t"                                  \
     "vfmadd231ps %[vb1], %[va1], %[c51]\n\t"
+
+/* Step p past the pointers of the packed kernel: 24 bytes of A and 64 of B
+ * per step. */
+#define ASM_STEP(p)                                                           \
+    ASM_STEP_AT(#p "*64", #p "*24(%[a])", #p "*24+4(%[a])",                   \
+                #p "*24+8(%[a])", #p "*24+12(%[a])", #p "*24+16(%[a])",       \
+                #p "*24+20(%[a])")
+
+/* Step p of the strided-A kernel: rows 0-2 at a + {0, 1, 2} * s bytes, rows
+ * 3-5 at a3 + {0, 1, 2} * s. */
+#define ASM_STEP_SA(p)                                                        \
+    ASM_STEP_AT(#p "*64", #p "*4(%[a])", #p "*4(%[a],%[s],1)",                \
+                #p "*4(%[a],%[s],2)", #p "*4(%[a3])", #p "*4(%[a3],%[s],1)",  \
+                #p "*4(%[a3],%[s],2)")
+
+/* Zeroes the 12 accumulators (gcc counts an in-out asm operand twice, and
+ * 16 of them exceed its limit of 30 operands, so they are outputs only). */
+#define ASM_ZERO_ACC                                                          \
+    "vxorps %[c00], %[c00], %[c00]\n\t"                                      \
+    "vxorps %[c01], %[c01], %[c01]\n\t"                                      \
+    "vxorps %[c10], %[c10], %[c10]\n\t"                                      \
+    "vxorps %[c11], %[c11], %[c11]\n\t"                                      \
+    "vxorps %[c20], %[c20], %[c20]\n\t"                                      \
+    "vxorps %[c21], %[c21], %[c21]\n\t"                                      \
+    "vxorps %[c30], %[c30], %[c30]\n\t"                                      \
+    "vxorps %[c31], %[c31], %[c31]\n\t"                                      \
+    "vxorps %[c40], %[c40], %[c40]\n\t"                                      \
+    "vxorps %[c41], %[c41], %[c41]\n\t"                                      \
+    "vxorps %[c50], %[c50], %[c50]\n\t"                                      \
+    "vxorps %[c51], %[c51], %[c51]\n\t"
+
+/* The asm outputs: accumulators and the four scratch registers. */
+#define ASM_OUT_ACC                                                           \
+    [c00] "=&x"(vacc0x01234567), [c01] "=&x"(vacc0x89ABCDEF),                 \
+    [c10] "=&x"(vacc1x01234567), [c11] "=&x"(vacc1x89ABCDEF),                 \
+    [c20] "=&x"(vacc2x01234567), [c21] "=&x"(vacc2x89ABCDEF),                 \
+    [c30] "=&x"(vacc3x01234567), [c31] "=&x"(vacc3x89ABCDEF),                 \
+    [c40] "=&x"(vacc4x01234567), [c41] "=&x"(vacc4x89ABCDEF),                 \
+    [c50] "=&x"(vacc5x01234567), [c51] "=&x"(vacc5x89ABCDEF),                 \
+    [vb0] "=&x"(vb0), [vb1] "=&x"(vb1), [va0] "=&x"(va0), [va1] "=&x"(va1)
+
+#define DECLARE_ASM_REGS()                                                    \
+    __m256 vacc0x01234567, vacc0x89ABCDEF, vacc1x01234567, vacc1x89ABCDEF;    \
+    __m256 vacc2x01234567, vacc2x89ABCDEF, vacc3x01234567, vacc3x89ABCDEF;    \
+    __m256 vacc4x01234567, vacc4x89ABCDEF, vacc5x01234567, vacc5x89ABCDEF;    \
+    __m256 vb0, vb1, va0, va1
 
 /* Bytes ahead of the A pointer prefetched each iteration: about 20 steps of
  * k, 120 cycles of FMAs, longer than a miss to L2 takes. Past the end of
@@ -210,25 +256,9 @@ void kern_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t kc,
      * every cache line of A. The tail (kc % 4 steps) runs one step at a
      * time. */
     size_t k4 = kc / 4, k1 = kc % 4;
-    __m256 vacc0x01234567, vacc0x89ABCDEF, vacc1x01234567, vacc1x89ABCDEF;
-    __m256 vacc2x01234567, vacc2x89ABCDEF, vacc3x01234567, vacc3x89ABCDEF;
-    __m256 vacc4x01234567, vacc4x89ABCDEF, vacc5x01234567, vacc5x89ABCDEF;
-    __m256 vb0, vb1, va0, va1;
-    /* The accumulators are outputs only, zeroed inside (gcc counts an
-     * in-out operand twice, and 16 of them exceed its limit of 30). */
+    DECLARE_ASM_REGS();
     __asm__ volatile(
-        "vxorps %[c00], %[c00], %[c00]\n\t"
-        "vxorps %[c01], %[c01], %[c01]\n\t"
-        "vxorps %[c10], %[c10], %[c10]\n\t"
-        "vxorps %[c11], %[c11], %[c11]\n\t"
-        "vxorps %[c20], %[c20], %[c20]\n\t"
-        "vxorps %[c21], %[c21], %[c21]\n\t"
-        "vxorps %[c30], %[c30], %[c30]\n\t"
-        "vxorps %[c31], %[c31], %[c31]\n\t"
-        "vxorps %[c40], %[c40], %[c40]\n\t"
-        "vxorps %[c41], %[c41], %[c41]\n\t"
-        "vxorps %[c50], %[c50], %[c50]\n\t"
-        "vxorps %[c51], %[c51], %[c51]\n\t"
+        ASM_ZERO_ACC
         "test %[k4], %[k4]\n\t"
         "jz 2f\n\t"
         ".p2align 5\n"
@@ -251,14 +281,7 @@ void kern_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t kc,
         "jnz 3b\n"
         "4:\n\t"
         : [a] "+r"(a), [b] "+r"(b), [k4] "+r"(k4), [k1] "+r"(k1),
-          [c00] "=&x"(vacc0x01234567), [c01] "=&x"(vacc0x89ABCDEF),
-          [c10] "=&x"(vacc1x01234567), [c11] "=&x"(vacc1x89ABCDEF),
-          [c20] "=&x"(vacc2x01234567), [c21] "=&x"(vacc2x89ABCDEF),
-          [c30] "=&x"(vacc3x01234567), [c31] "=&x"(vacc3x89ABCDEF),
-          [c40] "=&x"(vacc4x01234567), [c41] "=&x"(vacc4x89ABCDEF),
-          [c50] "=&x"(vacc5x01234567), [c51] "=&x"(vacc5x89ABCDEF),
-          [vb0] "=&x"(vb0), [vb1] "=&x"(vb1), [va0] "=&x"(va0),
-          [va1] "=&x"(va1)
+          ASM_OUT_ACC
         :
         : "cc", "memory");
 
@@ -276,6 +299,48 @@ void kern_f32_gemm_ukernel_6x16_sa__avx2(size_t mr, size_t nr, size_t kc,
     KERN_ASSERT(nr >= 1 && nr <= 16);
     KERN_ASSERT(kc >= 1);
 
+    PREFETCH_C();
+
+    /* Full tiles (all but the last of a block of rows): the asm loop of
+     * the packed kernel with the six rows addressed as two bases and a
+     * stride, which cannot clamp rows past mr; edge tiles take the
+     * intrinsics loop below. */
+    if (mr == 6) {
+        size_t k4 = kc / 4, k1 = kc % 4;
+        const float *a3 = a + 3 * a_stride;
+        size_t s = a_stride * sizeof(float);
+        DECLARE_ASM_REGS();
+        __asm__ volatile(
+            ASM_ZERO_ACC
+            "test %[k4], %[k4]\n\t"
+            "jz 2f\n\t"
+            ".p2align 5\n"
+            "1:\n\t"
+            ASM_STEP_SA(0) ASM_STEP_SA(1) ASM_STEP_SA(2) ASM_STEP_SA(3)
+            "add $16, %[a]\n\t"
+            "add $16, %[a3]\n\t"
+            "add $256, %[b]\n\t"
+            "dec %[k4]\n\t"
+            "jnz 1b\n"
+            "2:\n\t"
+            "test %[k1], %[k1]\n\t"
+            "jz 4f\n"
+            "3:\n\t"
+            ASM_STEP_SA(0)
+            "add $4, %[a]\n\t"
+            "add $4, %[a3]\n\t"
+            "add $64, %[b]\n\t"
+            "dec %[k1]\n\t"
+            "jnz 3b\n"
+            "4:\n\t"
+            : [a] "+r"(a), [a3] "+r"(a3), [b] "+r"(b), [k4] "+r"(k4),
+              [k1] "+r"(k1), ASM_OUT_ACC
+            : [s] "r"(s)
+            : "cc", "memory");
+        STORE_TILE();
+        return;
+    }
+
     const float *a0 = a;
     const float *a1 = mr > 1 ? a0 + a_stride : a0;
     const float *a2 = mr > 2 ? a1 + a_stride : a1;
@@ -283,10 +348,10 @@ void kern_f32_gemm_ukernel_6x16_sa__avx2(size_t mr, size_t nr, size_t kc,
     const float *a4 = mr > 4 ? a3 + a_stride : a3;
     const float *a5 = mr > 5 ? a4 + a_stride : a4;
 
-    PREFETCH_C();
     DECLARE_ACCUMULATORS();
 
-    /* By 2, as above; the six rows advance together. */
+    /* By 2 (by 4, gcc 12 runs out of the 16 ymm registers and spills
+     * accumulators); the six rows advance together. */
 #define A_AT(r, p) (a##r + (p))
     size_t k = kc;
     for (; k >= 2; k -= 2) {

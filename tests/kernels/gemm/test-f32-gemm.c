@@ -275,9 +275,13 @@ static void check_ukernel_sa(kern_isa isa, kern_f32_gemm_ukernel_sa_fn sa,
         cr_skip_test("%s not available", kern_isa_name(isa));
     if (!sa)
         cr_skip_test("%s: no strided-A microkernel", name);
-    for (size_t kc = 1; kc <= 19; kc++) /* k unrolled by 2: odd tails */
-        check_ukernel_any(NULL, sa, name, MR, NR,
-                          (ukernel_case){MR, NR, kc, false, 0, 1.0f, 0.0f});
+    /* Full tiles (AVX2: the asm loop, k by 4) and edge tiles (AVX2: the
+     * intrinsics loop, k by 2) both get every k tail. */
+    for (size_t kc = 1; kc <= 19; kc++)
+        for (size_t mr = MR - 1; mr <= MR; mr++)
+            check_ukernel_any(NULL, sa, name, MR, NR,
+                              (ukernel_case){mr, NR, kc, false, 0, 1.0f,
+                                             0.0f});
     for (size_t mr = 1; mr <= MR; mr++) /* rows past mr never read */
         for (size_t nr = 1; nr <= NR; nr += 5)
             check_ukernel_any(NULL, sa, name, MR, NR,
@@ -285,9 +289,10 @@ static void check_ukernel_sa(kern_isa isa, kern_f32_gemm_ukernel_sa_fn sa,
                                              0.0f});
     const float ab[][2] = {{1, 1}, {-0.5f, 0}, {2.5f, -1.5f}};
     for (size_t i = 0; i < sizeof ab / sizeof ab[0]; i++)
-        check_ukernel_any(NULL, sa, name, MR, NR,
-                          (ukernel_case){MR - 1, NR - 3, 64, false, NR + 7,
-                                         ab[i][0], ab[i][1]});
+        for (size_t mr = MR - 1; mr <= MR; mr++)
+            check_ukernel_any(NULL, sa, name, MR, NR,
+                              (ukernel_case){mr, NR - 3, 64, false, NR + 7,
+                                             ab[i][0], ab[i][1]});
 }
 
 static ukernel_case full(size_t MR, size_t NR, size_t kc)

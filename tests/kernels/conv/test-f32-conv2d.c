@@ -385,10 +385,10 @@ Test(conv_layout, nchw8c_round_trip)
 
 /* The packed order of kernels/README.md: per 16-channel group,
  * [in-block][KH][KW][cb][gw]; backward-data transposed, taps flipped. */
-Test(conv_layout, weight_packing)
+static void check_packing(size_t ic, size_t oc)
 {
-    kern_conv_shape s = kern_conv_shape_make(1, 16, 24, 5, 5, 3, 1, 1);
-    size_t nw = 24 * 16 * 9;
+    kern_conv_shape s = kern_conv_shape_make(1, ic, oc, 5, 5, 3, 1, 1);
+    size_t nw = oc * ic * 9;
     float *w = tu_alloc(nw * 4), *p = tu_alloc(nw * 4);
     for (size_t i = 0; i < nw; i++)
         w[i] = (float)i;
@@ -396,25 +396,38 @@ Test(conv_layout, weight_packing)
     cr_assert_eq(kern_conv_packed_size(&s, KERN_CONV_BACKWARD_WEIGHTS), 0);
     tu_poison_nan(p, nw);
     kern_conv_pack_weights(&s, KERN_CONV_FORWARD, p, w);
-    for (size_t o = 0; o < 24; o++)
-        for (size_t c = 0; c < 16; c++)
+    for (size_t o = 0; o < oc; o++)
+        for (size_t c = 0; c < ic; c++)
             for (size_t t = 0; t < 9; t++) {
-                size_t g = o / 16, gw = o < 16 ? 16 : 8;
-                size_t at = g * 16 * 16 * 9 +
+                size_t g = o / 16, gw = KERN_MIN(16, oc - g * 16);
+                size_t at = g * 16 * ic * 9 +
                             (((c / 8) * 9 + t) * 8 + c % 8) * gw + o % 16;
-                cr_assert_eq(p[at], w[(o * 16 + c) * 9 + t], "o%zu c%zu t%zu",
-                             o, c, t);
+                cr_assert_eq(p[at], w[(o * ic + c) * 9 + t],
+                             "fwd ic%zu oc%zu: o%zu c%zu t%zu", ic, oc, o, c,
+                             t);
             }
     tu_poison_nan(p, nw);
     kern_conv_pack_weights(&s, KERN_CONV_BACKWARD_DATA, p, w);
-    for (size_t o = 0; o < 24; o++)
-        for (size_t c = 0; c < 16; c++)
+    for (size_t o = 0; o < oc; o++)
+        for (size_t c = 0; c < ic; c++)
             for (size_t t = 0; t < 9; t++) {
-                size_t at = (((o / 8) * 9 + 8 - t) * 8 + o % 8) * 16 + c;
-                cr_assert_eq(p[at], w[(o * 16 + c) * 9 + t], "o%zu c%zu t%zu",
-                             o, c, t);
+                size_t g = c / 16, gw = KERN_MIN(16, ic - g * 16);
+                size_t at = g * 16 * oc * 9 +
+                            (((o / 8) * 9 + 8 - t) * 8 + o % 8) * gw + c % 16;
+                cr_assert_eq(p[at], w[(o * ic + c) * 9 + t],
+                             "bwd ic%zu oc%zu: o%zu c%zu t%zu", ic, oc, o, c,
+                             t);
             }
     tu_free(w), tu_free(p);
+}
+
+/* 16 -> 24: one full and one ragged forward group; 72 -> 136: ragged
+ * groups in both roles, several input blocks. */
+Test(conv_layout, weight_packing)
+{
+    check_packing(16, 24);
+    check_packing(72, 136);
+    check_packing(136, 72);
 }
 
 // --- the reference against finite differences ------------------------------------------

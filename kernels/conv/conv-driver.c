@@ -252,6 +252,7 @@ typedef struct plane_job {
     size_t w_used; // weight floats read per input block (a phase reads a subset)
     size_t imgs;   // > 0: the plane of imgs images, in_is / out_is floats apart
     size_t in_is, out_is;
+    size_t one_pass; // weight bytes above which a pass is cut (0: default)
 } plane_job;
 
 /* Row by row, in balanced runs: 7 pixels as 4 + 3, not 6 + 1. */
@@ -330,9 +331,13 @@ static void run_images(const plane_job *j)
  * about an eighth of L2 (layer3, layer4: 147 and 295 KB), each pass takes
  * 16 KB of them, which stay in L1 while every pixel run of the (small)
  * plane uses them; the output is reloaded once per pass, a few loads per
- * thousands of FMAs. Smaller slabs are faster in one pass (measured). */
+ * thousands of FMAs. Smaller slabs are faster in one pass (measured), but
+ * for the stride phases of backward-data (1-4 taps, so each input line
+ * serves only those taps) 32-64 KB slabs are not: cutting them to 16 KB
+ * passes measured 5-9% faster on layer3.0/layer4.0.conv1 (CONV_PHASE_PASS). */
 #define CONV_L1_WEIGHT_BYTES 16384
 #define CONV_ONE_PASS_BYTES (128 * 1024)
+#define CONV_PHASE_PASS_BYTES CONV_L1_WEIGHT_BYTES
 
 /* A plane no tap reaches (a backward-data phase of a 1x1/2: odd rows or
  * columns): zeros, or nothing to add when accumulating; no kernel calls. */
@@ -377,7 +382,7 @@ static void run_plane(const plane_job *j)
                    KERN_CONV_MR <
                j->rows * row_cost(j->cols);
     size_t chunk = j->k.nblocks, used = j->w_used * sizeof(float);
-    if (chunk * used > CONV_ONE_PASS_BYTES)
+    if (chunk * used > (j->one_pass ? j->one_pass : CONV_ONE_PASS_BYTES))
         chunk = KERN_MAX(1, CONV_L1_WEIGHT_BYTES / used);
     plane_job c = *j;
     for (size_t b = 0; b < j->k.nblocks; b += chunk) {
@@ -589,6 +594,7 @@ static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
         .w_used = taps * 8 * gw, .imgs = c->imgs,
         .in_is = pad_none(&pg) ? s->oc * s->oh * s->ow : pad_floats(&pg),
         .out_is = s->ic * s->h * s->w,
+        .one_pass = st > 1 ? CONV_PHASE_PASS_BYTES : 0,
     };
     run_plane(&j);
 }

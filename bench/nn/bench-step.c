@@ -8,13 +8,16 @@
  *       the median step time, img_s = B / median, peak_rss_mb (getrusage
  *       ru_maxrss of this process) and plan_mb (the plan's arenas).
  *   step ... --profile   also prints, per kind of operation (nn_op), its
- *       mean seconds per timed step and share, through nn_model.trace.
+ *       mean seconds per timed step and share, and per convolution layer
+ *       its three passes in ms per step, through nn_model.trace.
  *   step --plan --batch B --size S --threads T   prints the plan's arenas.
  *   step --suite FILE.json   (make bench): 224x224, batch 16 and 32, 2
  *       threads, unfrozen and frozen, each in its own process (so each peak
  *       RSS is its own), plus PyTorch doing the same work
  *       (bench/nn/torch-step.py, run with /usr/bin/python3 when it has torch)
- *       right after each; prints a table with the ratios and writes FILE.json.
+ *       between two resin runs whose mean is reported (a steady drift of
+ *       the machine's speed cancels); 3 timed steps each; prints a table
+ *       with the ratios and writes FILE.json.
  *
  * Peak RSS vs plan: RSS = the plan's arenas (each touched in full by the
  * step) + a fixed overhead (code, libc, thread stacks, the random batch:
@@ -73,19 +76,43 @@ static const char *const op_names[NN_OP_COUNT] = {
     [NN_OP_OPTIM] = "optim",
 };
 
+enum { PROF_LAYERS = 48 };
+
+/* Seconds per kind, and per convolution layer and pass (in the order the
+ * forward first reaches them). */
 typedef struct profile {
     double sec[NN_OP_COUNT];
     double t0;
     nn_op cur;
+    int cur_layer;                 /* index into layer[], -1: none */
+    const char *layer[PROF_LAYERS];
+    double conv_sec[PROF_LAYERS][3];
+    int nlayers;
 } profile;
 
-static void profile_mark(void *ctx, nn_op op)
+static int profile_layer(profile *p, nn_op op, const char *name)
+{
+    if (!name || op < NN_OP_CONV_FWD || op > NN_OP_CONV_BWD_WEIGHTS)
+        return -1;
+    for (int i = 0; i < p->nlayers; i++)
+        if (!strcmp(p->layer[i], name))
+            return i;
+    if (p->nlayers == PROF_LAYERS)
+        return -1;
+    p->layer[p->nlayers] = name;
+    return p->nlayers++;
+}
+
+static void profile_mark(void *ctx, nn_op op, const char *layer)
 {
     profile *p = ctx;
     double t = now();
     p->sec[p->cur] += t - p->t0;
+    if (p->cur_layer >= 0)
+        p->conv_sec[p->cur_layer][p->cur - NN_OP_CONV_FWD] += t - p->t0;
     p->t0 = t;
     p->cur = op;
+    p->cur_layer = profile_layer(p, op, layer);
 }
 
 static void profile_print(const profile *p, size_t steps)
@@ -97,7 +124,15 @@ static void profile_print(const profile *p, size_t steps)
     for (int i = 1; i < NN_OP_COUNT; i++)
         printf(" %s=%.3f/%.1f%%", op_names[i], p->sec[i] / (double)steps,
                100.0 * p->sec[i] / total);
-    printf("\n");
+    printf("\nper convolution, mean ms per step:\n%-22s %9s %9s %9s\n",
+           "layer", "fwd", "bwd_data", "bwd_w");
+    for (int i = 0; i < p->nlayers; i++) {
+        int len = (int)(strlen(p->layer[i]) - strlen(".weight"));
+        printf("%-22.*s", len, p->layer[i]);
+        for (int k = 0; k < 3; k++)
+            printf(" %9.2f", 1e3 * p->conv_sec[i][k] / (double)steps);
+        printf("\n");
+    }
 }
 
 // --- one configuration in this process ------------------------------------------
@@ -150,6 +185,7 @@ static int run(const opts *o)
         double t0 = now();
         prof.t0 = t0;
         prof.cur = NN_OP_NONE;
+        prof.cur_layer = -1;
         loss = nn_train_step(&m, x, labels, o->batch, i + 1, &hp, pool);
         t[i] = now() - t0;
     }
@@ -206,6 +242,17 @@ static result run_child(const char *cmd, const char *prefix)
     return r;
 }
 
+/* The mean of two runs of the same configuration (peak RSS: the larger). */
+static result mean_result(result a, result b)
+{
+    if (!a.ok || !b.ok)
+        return a.ok ? a : b;
+    a.median_s = 0.5 * (a.median_s + b.median_s);
+    a.img_s = 0.5 * (a.img_s + b.img_s);
+    a.rss_mb = a.rss_mb > b.rss_mb ? a.rss_mb : b.rss_mb;
+    return a;
+}
+
 static bool have_torch(void)
 {
     return access("/usr/bin/python3", X_OK) == 0 &&
@@ -216,7 +263,7 @@ static bool have_torch(void)
 static int suite(const char *self, const char *json)
 {
     static const size_t batches[2] = {16, 32};
-    const size_t steps = 2, threads = 2, size = 224;
+    const size_t steps = 3, threads = 2, size = 224;
     bool torch = have_torch();
     FILE *f = fopen(json, "w");
     if (!f) {
@@ -240,12 +287,16 @@ static int suite(const char *self, const char *json)
             result r = run_child(cmd, "resin ");
             result t = {0};
             if (torch) {
-                snprintf(cmd, sizeof cmd,
+                /* resin, PyTorch, resin again: the mean of the two resin
+                 * runs cancels a steady drift of the machine's speed. */
+                char tcmd[8192];
+                snprintf(tcmd, sizeof tcmd,
                          "/usr/bin/python3 bench/nn/torch-step.py --batch %zu "
                          "--size %zu --threads %zu --steps %zu%s",
                          batches[b], size, threads, steps,
                          frozen ? " --frozen" : "");
-                t = run_child(cmd, "torch ");
+                t = run_child(tcmd, "torch ");
+                r = mean_result(r, run_child(cmd, "resin "));
             }
             if (!frozen)
                 unfrozen[b] = r;

@@ -62,6 +62,53 @@ double bench_time_median(bench_fn fn, void *ctx, size_t min_reps,
     return bench_time(fn, ctx, min_reps, max_reps, min_seconds).median;
 }
 
+enum { PAIR_ROUNDS = 6 };
+
+/* One round of one side: calls fn until both limits are met or the sample
+ * buffer is full, appending the call times to times[*n]. */
+static void pair_round(bench_fn fn, void *ctx, size_t *rep, double *times,
+                       size_t *n, size_t reps, double seconds)
+{
+    double start = bench_now();
+    for (size_t i = 0; *n < BENCH_MAX_REPS &&
+                       (i < reps || bench_now() - start < seconds); i++) {
+        double t0 = bench_now();
+        fn(ctx, (*rep)++);
+        times[(*n)++] = bench_now() - t0;
+    }
+}
+
+static bench_stats pair_stats(double *times, size_t n)
+{
+    bench_stats s = {.reps = n};
+    s.median = bench_median(times, n); /* sorts */
+    s.best = n ? times[0] : 0.0;
+    return s;
+}
+
+void bench_time_pair(bench_fn fa, void *ca, bench_fn fb, void *cb,
+                     size_t min_reps, double min_seconds, bench_stats *sa,
+                     bench_stats *sb)
+{
+    static double ta[BENCH_MAX_REPS], tb[BENCH_MAX_REPS];
+    size_t ra = 0, rb = 0, na = 0, nb = 0;
+    fa(ca, ra++);
+    fb(cb, rb++);
+    size_t reps = (min_reps + PAIR_ROUNDS - 1) / PAIR_ROUNDS;
+    double seconds = min_seconds / PAIR_ROUNDS;
+    for (int r = 0; r < PAIR_ROUNDS; r++) {
+        if (r % 2 == 0) {
+            pair_round(fa, ca, &ra, ta, &na, reps, seconds);
+            pair_round(fb, cb, &rb, tb, &nb, reps, seconds);
+        } else {
+            pair_round(fb, cb, &rb, tb, &nb, reps, seconds);
+            pair_round(fa, ca, &ra, ta, &na, reps, seconds);
+        }
+    }
+    *sa = pair_stats(ta, na);
+    *sb = pair_stats(tb, nb);
+}
+
 // --- FMA peak ----------------------------------------------------------------------
 
 #define FMA_ITERS ((size_t)20 << 20) /* 20M steps x 12 FMAs x 16 flop */

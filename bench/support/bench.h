@@ -37,6 +37,14 @@ bench_stats bench_time(bench_fn fn, void *ctx, size_t min_reps,
 double bench_time_median(bench_fn fn, void *ctx, size_t min_reps,
                          size_t max_reps, double min_seconds);
 
+/* Times fa(ca, rep) and fb(cb, rep) in alternating rounds (a then b, then b
+ * then a, ...), each side at least min_reps calls and min_seconds in all,
+ * so a drift in the machine's speed during the measurement moves both sides
+ * alike and their ratio holds. Each side is called once to warm up first. */
+void bench_time_pair(bench_fn fa, void *ca, bench_fn fb, void *cb,
+                     size_t min_reps, double min_seconds, bench_stats *sa,
+                     bench_stats *sb);
+
 /* The fp32 FMA throughput of this machine in GFLOP/s on `threads` threads:
  * 12 independent chains of 8-lane FMAs per thread, run on a harness pool,
  * best of a few runs. 0 when the CPU lacks AVX2+FMA. */

@@ -12,6 +12,8 @@
  *       backward-weights over the 36 convolutions, no backward-data for the
  *       stem) on 2 threads. Table on stdout, JSON to FILE.
  *
+ * resin and oneDNN are timed in alternating rounds of the same shape
+ * (bench_time_pair), so the ratio holds while this VM's speed drifts.
  * GFLOP/s = 2 * n * oh * ow * oc * ic * kh * kw / median seconds; % of peak
  * against the FMA probe (12 independent 8-lane FMA chains per thread) run in
  * the same process. Packing (resin) and reorders (oneDNN) are outside the
@@ -107,26 +109,30 @@ static void resin_call(void *vctx, size_t rep)
                                    r->pool);
 }
 
-static double time_resin(const kern_conv_shape *s, kern_conv_pass pass,
-                         const kern_pool *pool)
+static resin_run *resin_open(const kern_conv_shape *s, kern_conv_pass pass,
+                             const kern_pool *pool)
 {
-    resin_run r = {.s = *s, .pass = pass, .pool = pool};
+    resin_run *r = xalloc(sizeof *r);
+    *r = (resin_run){.s = *s, .pass = pass, .pool = pool};
     size_t ni = s->n * s->ic * s->h * s->w, no = s->n * s->oc * s->oh * s->ow;
     size_t nw = s->oc * s->ic * s->kh * s->kw;
-    r.inp = random_floats(ni);
-    r.dinp = random_floats(ni);
-    r.out = random_floats(no);
-    r.dout = random_floats(no);
-    r.w = random_floats(nw);
-    r.dw = random_floats(nw);
-    r.wpack = xalloc(nw * sizeof(float));
+    r->inp = random_floats(ni);
+    r->dinp = random_floats(ni);
+    r->out = random_floats(no);
+    r->dout = random_floats(no);
+    r->w = random_floats(nw);
+    r->dw = random_floats(nw);
+    r->wpack = xalloc(nw * sizeof(float));
     if (pass != KERN_CONV_BACKWARD_WEIGHTS)
-        kern_conv_pack_weights(s, pass, r.wpack, r.w);
-    r.scratch = xalloc(kern_conv_scratch_size(s, pass, pool));
-    double t = bench_time_median(resin_call, &r, 5, 40, 0.4);
-    free(r.inp), free(r.dinp), free(r.out), free(r.dout), free(r.w);
-    free(r.dw), free(r.wpack), free(r.scratch);
-    return t;
+        kern_conv_pack_weights(s, pass, r->wpack, r->w);
+    r->scratch = xalloc(kern_conv_scratch_size(s, pass, pool));
+    return r;
+}
+
+static void resin_close(resin_run *r)
+{
+    free(r->inp), free(r->dinp), free(r->out), free(r->dout), free(r->w);
+    free(r->dw), free(r->wpack), free(r->scratch), free(r);
 }
 
 // --- oneDNN --------------------------------------------------------------------------------
@@ -177,8 +183,8 @@ static dnnl_memory_t dnnl_mem(dnnl_engine_t eng, dnnl_primitive_desc_t pd,
     return m;
 }
 
-static double time_dnnl(const kern_conv_shape *s, kern_conv_pass pass,
-                        size_t threads)
+static dnnl_run *dnnl_open(const kern_conv_shape *s, kern_conv_pass pass,
+                           size_t threads)
 {
     static dnnl_engine_t eng;
     static dnnl_stream_t stream;
@@ -205,7 +211,7 @@ static double time_dnnl(const kern_conv_shape *s, kern_conv_pass pass,
                                           NULL, &dmd, st, pl, pr));
     dnnl_primitive_desc_t fpd, pd;
     DN(dnnl_primitive_desc_create(&fpd, &fd, NULL, eng, NULL));
-    dnnl_run r = {.stream = stream};
+    dnnl_run *rp = xalloc(sizeof *rp), r = {.stream = stream};
     if (pass == KERN_CONV_FORWARD) {
         pd = fpd;
         r.mem[0] = dnnl_mem(eng, pd, dnnl_query_src_md);
@@ -236,14 +242,19 @@ static double time_dnnl(const kern_conv_shape *s, kern_conv_pass pass,
         r.args[2] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_DST, r.mem[2]};
     }
     DN(dnnl_primitive_create(&r.prim, pd));
-    double t = bench_time_median(dnnl_call, &r, 5, 40, 0.4);
-    dnnl_primitive_destroy(r.prim);
-    for (int i = 0; i < 3; i++)
-        dnnl_memory_destroy(r.mem[i]);
     if (pd != fpd)
         dnnl_primitive_desc_destroy(pd);
     dnnl_primitive_desc_destroy(fpd);
-    return t;
+    *rp = r;
+    return rp;
+}
+
+static void dnnl_close(dnnl_run *r)
+{
+    dnnl_primitive_destroy(r->prim);
+    for (int i = 0; i < 3; i++)
+        dnnl_memory_destroy(r->mem[i]);
+    free(r);
 }
 #endif
 
@@ -265,14 +276,23 @@ static row measure(const char *name, const kern_conv_shape *s,
     row r = {.name = name, .pass = pass_names[pass], .s = *s,
              .threads = threads};
     double flop = 2.0 * kern_conv_macs(s);
-    r.sec = time_resin(s, pass, threads > 1 ? pools[threads] : NULL);
+    resin_run *rr = resin_open(s, pass, threads > 1 ? pools[threads] : NULL);
+#ifdef RESIN_HAVE_DNNL
+    /* Alternating rounds: the ratio is what holds on a drifting machine. */
+    dnnl_run *dr = dnnl_open(s, pass, threads);
+    bench_stats a, b;
+    bench_time_pair(resin_call, rr, dnnl_call, dr, 10, 0.8, &a, &b);
+    dnnl_close(dr);
+    r.dnnl_sec = b.median;
+    r.dnnl_gflops = flop / r.dnnl_sec / 1e9;
+    r.ratio = r.dnnl_sec / a.median;
+#else
+    bench_stats a = bench_time(resin_call, rr, 5, 40, 0.4);
+#endif
+    resin_close(rr);
+    r.sec = a.median;
     r.gflops = flop / r.sec / 1e9;
     r.peak_pct = peaks[threads] > 0 ? 100.0 * r.gflops / peaks[threads] : 0;
-#ifdef RESIN_HAVE_DNNL
-    r.dnnl_sec = time_dnnl(s, pass, threads);
-    r.dnnl_gflops = flop / r.dnnl_sec / 1e9;
-    r.ratio = r.dnnl_sec / r.sec;
-#endif
     return r;
 }
 

@@ -170,8 +170,10 @@ typedef enum nn_op {
 
 /* Called at the start of every operation of a step with its kind, and with
  * NN_OP_NONE when the step ends: the time between two calls belongs to the
- * first one's kind. */
-typedef void (*nn_trace_fn)(void *ctx, nn_op op);
+ * first one's kind. layer names the operation's weight tensor for the
+ * convolution and batch-norm kinds ("layer2.0.conv1.weight",
+ * "bn1.weight", ...), NULL for the others. */
+typedef void (*nn_trace_fn)(void *ctx, nn_op op, const char *layer);
 
 typedef struct nn_model {
     size_t batch, size, classes;

@@ -39,11 +39,19 @@ static size_t numel(size_t n, const nn_conv *c)
     return n * c->oc * c->oh * c->ow;
 }
 
-/* The profiling hook (nn_model.trace): op starts now. */
+/* The profiling hook (nn_model.trace): op on the layer whose weight is
+ * params[param] starts now. */
+static void mark_at(const nn_model *m, nn_op op, size_t param)
+{
+    if (m->trace)
+        m->trace(m->trace_ctx, op, m->params[param].name);
+}
+
+/* The same for an operation without weights. */
 static void mark(const nn_model *m, nn_op op)
 {
     if (m->trace)
-        m->trace(m->trace_ctx, op);
+        m->trace(m->trace_ctx, op, NULL);
 }
 
 // --- batch norm -----------------------------------------------------------------
@@ -55,7 +63,7 @@ static void bn_fwd(nn_model *m, const nn_bn *bn, size_t n, size_t hw, float *y,
                    const float *x, bool relu, bool train, bool update,
                    const kern_pool *pool)
 {
-    mark(m, NN_OP_BN);
+    mark_at(m, NN_OP_BN, bn->weight);
     if (train)
         kern_f32_batchnorm2d_forward_train(
             pool, n, bn->c, hw, y, bn->mean, bn->rstd,
@@ -72,7 +80,7 @@ static void bn_bwd(nn_model *m, const nn_bn *bn, size_t n, size_t hw,
                    float *dx, const float *dy, const float *x,
                    const float *relu_out, const kern_pool *pool)
 {
-    mark(m, NN_OP_BN);
+    mark_at(m, NN_OP_BN, bn->weight);
     kern_f32_batchnorm2d_backward(pool, n, bn->c, hw, dx, G(m, bn->weight),
                                   G(m, bn->bias), dy, x, relu_out,
                                   P(m, bn->weight), bn->mean, bn->rstd);
@@ -84,17 +92,17 @@ static void block_forward(nn_model *m, const nn_block *b, size_t n,
                           const float *x, bool train, const kern_pool *pool)
 {
     size_t hw = b->conv1.oh * b->conv1.ow, cnt = numel(n, &b->conv1);
-    mark(m, NN_OP_CONV_FWD);
+    mark_at(m, NN_OP_CONV_FWD, b->conv1.weight);
     nn_conv_forward(&b->conv1, n, b->a1, x, P(m, b->conv1.weight), m->scratch,
                     pool);
     bn_fwd(m, &b->bn1, n, hw, m->w0, b->a1, true, train, true, pool);
-    mark(m, NN_OP_CONV_FWD);
+    mark_at(m, NN_OP_CONV_FWD, b->conv2.weight);
     nn_conv_forward(&b->conv2, n, b->a2, m->w0, P(m, b->conv2.weight),
                     m->scratch, pool);
     bn_fwd(m, &b->bn2, n, hw, b->out, b->a2, false, train, true, pool);
     const float *shortcut = x;
     if (b->has_down) {
-        mark(m, NN_OP_CONV_FWD);
+        mark_at(m, NN_OP_CONV_FWD, b->down.weight);
         nn_conv_forward(&b->down, n, b->ad, x, P(m, b->down.weight),
                         m->scratch, pool);
         bn_fwd(m, &b->bnd, n, hw, m->w1, b->ad, false, train, true, pool);
@@ -146,7 +154,7 @@ static float forward(nn_model *m, const float *images, const int32_t *labels,
             m->labels[i] = labels[i];
     // stem
     size_t s1 = m->stem.oh;
-    mark(m, NN_OP_CONV_FWD);
+    mark_at(m, NN_OP_CONV_FWD, m->stem.weight);
     nn_conv_forward(&m->stem, n, m->c1, images, P(m, m->stem.weight),
                     m->scratch, pool);
     bn_fwd(m, &m->stem_bn, n, s1 * s1, m->big0, m->c1, true, train, true,
@@ -218,7 +226,7 @@ static void conv_bwd_weights(nn_model *m, const nn_conv *c, size_t n,
 {
     if (!trains(m, c->weight))
         return;
-    mark(m, NN_OP_CONV_BWD_WEIGHTS);
+    mark_at(m, NN_OP_CONV_BWD_WEIGHTS, c->weight);
     nn_conv_backward_weights(c, n, G(m, c->weight), dy, x, m->scratch, pool);
 }
 
@@ -233,19 +241,19 @@ static void block_backward(nn_model *m, const nn_block *b, size_t n,
     if (b->has_down) {
         bn_bwd(m, &b->bnd, n, hw, m->w0, gin, b->ad, NULL, pool);
         conv_bwd_weights(m, &b->down, n, m->w0, x, pool);
-        mark(m, NN_OP_CONV_BWD_DATA);
+        mark_at(m, NN_OP_CONV_BWD_DATA, b->down.weight);
         nn_conv_backward_data(&b->down, n, gout, m->w0, P(m, b->down.weight),
                               false, m->scratch, pool);
     }
     bn_bwd(m, &b->bn2, n, hw, m->w0, gin, b->a2, NULL, pool);
     bn_fwd(m, &b->bn1, n, hw, m->w1, b->a1, true, true, false, pool);
     conv_bwd_weights(m, &b->conv2, n, m->w0, m->w1, pool);
-    mark(m, NN_OP_CONV_BWD_DATA);
+    mark_at(m, NN_OP_CONV_BWD_DATA, b->conv2.weight);
     nn_conv_backward_data(&b->conv2, n, m->w2, m->w0, P(m, b->conv2.weight),
                           false, m->scratch, pool);
     bn_bwd(m, &b->bn1, n, hw, m->w2, m->w2, b->a1, m->w1, pool);
     conv_bwd_weights(m, &b->conv1, n, m->w2, x, pool);
-    mark(m, NN_OP_CONV_BWD_DATA);
+    mark_at(m, NN_OP_CONV_BWD_DATA, b->conv1.weight);
     nn_conv_backward_data(&b->conv1, n, gout, m->w2, P(m, b->conv1.weight),
                           b->has_down, m->scratch, pool);
     mark(m, NN_OP_ELTWISE);

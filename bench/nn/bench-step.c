@@ -8,7 +8,8 @@
  *       the median step time, img_s = B / median, peak_rss_mb (getrusage
  *       ru_maxrss of this process) and plan_mb (the plan's arenas).
  *   step ... --profile   also prints, per kind of operation (nn_op), its
- *       mean seconds per timed step and share, through nn_model.trace.
+ *       mean seconds per timed step and share, and per convolution layer
+ *       its three passes in ms per step, through nn_model.trace.
  *   step --plan --batch B --size S --threads T   prints the plan's arenas.
  *   step --suite FILE.json   (make bench): 224x224, batch 16 and 32, 2
  *       threads, unfrozen and frozen, each in its own process (so each peak
@@ -75,19 +76,43 @@ static const char *const op_names[NN_OP_COUNT] = {
     [NN_OP_OPTIM] = "optim",
 };
 
+enum { PROF_LAYERS = 48 };
+
+/* Seconds per kind, and per convolution layer and pass (in the order the
+ * forward first reaches them). */
 typedef struct profile {
     double sec[NN_OP_COUNT];
     double t0;
     nn_op cur;
+    int cur_layer;                 /* index into layer[], -1: none */
+    const char *layer[PROF_LAYERS];
+    double conv_sec[PROF_LAYERS][3];
+    int nlayers;
 } profile;
 
-static void profile_mark(void *ctx, nn_op op)
+static int profile_layer(profile *p, nn_op op, const char *name)
+{
+    if (!name || op < NN_OP_CONV_FWD || op > NN_OP_CONV_BWD_WEIGHTS)
+        return -1;
+    for (int i = 0; i < p->nlayers; i++)
+        if (!strcmp(p->layer[i], name))
+            return i;
+    if (p->nlayers == PROF_LAYERS)
+        return -1;
+    p->layer[p->nlayers] = name;
+    return p->nlayers++;
+}
+
+static void profile_mark(void *ctx, nn_op op, const char *layer)
 {
     profile *p = ctx;
     double t = now();
     p->sec[p->cur] += t - p->t0;
+    if (p->cur_layer >= 0)
+        p->conv_sec[p->cur_layer][p->cur - NN_OP_CONV_FWD] += t - p->t0;
     p->t0 = t;
     p->cur = op;
+    p->cur_layer = profile_layer(p, op, layer);
 }
 
 static void profile_print(const profile *p, size_t steps)
@@ -99,7 +124,15 @@ static void profile_print(const profile *p, size_t steps)
     for (int i = 1; i < NN_OP_COUNT; i++)
         printf(" %s=%.3f/%.1f%%", op_names[i], p->sec[i] / (double)steps,
                100.0 * p->sec[i] / total);
-    printf("\n");
+    printf("\nper convolution, mean ms per step:\n%-22s %9s %9s %9s\n",
+           "layer", "fwd", "bwd_data", "bwd_w");
+    for (int i = 0; i < p->nlayers; i++) {
+        int len = (int)(strlen(p->layer[i]) - strlen(".weight"));
+        printf("%-22.*s", len, p->layer[i]);
+        for (int k = 0; k < 3; k++)
+            printf(" %9.2f", 1e3 * p->conv_sec[i][k] / (double)steps);
+        printf("\n");
+    }
 }
 
 // --- one configuration in this process ------------------------------------------
@@ -152,6 +185,7 @@ static int run(const opts *o)
         double t0 = now();
         prof.t0 = t0;
         prof.cur = NN_OP_NONE;
+        prof.cur_layer = -1;
         loss = nn_train_step(&m, x, labels, o->batch, i + 1, &hp, pool);
         t[i] = now() - t0;
     }

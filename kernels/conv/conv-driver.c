@@ -222,6 +222,8 @@ static size_t bwdw_items(const kern_conv_shape *s)
 }
 
 static size_t bww_scratch(const kern_conv_shape *s); // backward-weights
+static size_t bwf_scratch(const kern_conv_shape *s, const kern_pool *pool);
+static bool bwf_applies(const kern_conv_shape *s);
 
 size_t kern_conv_scratch_size(const kern_conv_shape *s, kern_conv_pass pass,
                               const kern_pool *pool)
@@ -238,7 +240,7 @@ size_t kern_conv_scratch_size(const kern_conv_shape *s, kern_conv_pass pass,
         size_t k = bwd_across(s, pool) ? s->n : threads;
         return k * kern_align_up(pad_scratch(&g) * sizeof(float));
     }
-    return bww_scratch(s);
+    return bwf_applies(s) ? bwf_scratch(s, pool) : bww_scratch(s);
 }
 
 // --- one output plane through the forward microkernel ---------------------------------
@@ -252,6 +254,7 @@ typedef struct plane_job {
     size_t w_used; // weight floats read per input block (a phase reads a subset)
     size_t imgs;   // > 0: the plane of imgs images, in_is / out_is floats apart
     size_t in_is, out_is;
+    size_t one_pass; // weight bytes above which a pass is cut (0: default)
 } plane_job;
 
 /* Row by row, in balanced runs: 7 pixels as 4 + 3, not 6 + 1. */
@@ -330,9 +333,13 @@ static void run_images(const plane_job *j)
  * about an eighth of L2 (layer3, layer4: 147 and 295 KB), each pass takes
  * 16 KB of them, which stay in L1 while every pixel run of the (small)
  * plane uses them; the output is reloaded once per pass, a few loads per
- * thousands of FMAs. Smaller slabs are faster in one pass (measured). */
+ * thousands of FMAs. Smaller slabs are faster in one pass (measured), but
+ * for the stride phases of backward-data (1-4 taps, so each input line
+ * serves only those taps) 32-64 KB slabs are not: cutting them to 16 KB
+ * passes measured 5-9% faster on layer3.0/layer4.0.conv1 (CONV_PHASE_PASS). */
 #define CONV_L1_WEIGHT_BYTES 16384
 #define CONV_ONE_PASS_BYTES (128 * 1024)
+#define CONV_PHASE_PASS_BYTES CONV_L1_WEIGHT_BYTES
 
 /* A plane no tap reaches (a backward-data phase of a 1x1/2: odd rows or
  * columns): zeros, or nothing to add when accumulating; no kernel calls. */
@@ -377,7 +384,7 @@ static void run_plane(const plane_job *j)
                    KERN_CONV_MR <
                j->rows * row_cost(j->cols);
     size_t chunk = j->k.nblocks, used = j->w_used * sizeof(float);
-    if (chunk * used > CONV_ONE_PASS_BYTES)
+    if (chunk * used > (j->one_pass ? j->one_pass : CONV_ONE_PASS_BYTES))
         chunk = KERN_MAX(1, CONV_L1_WEIGHT_BYTES / used);
     plane_job c = *j;
     for (size_t b = 0; b < j->k.nblocks; b += chunk) {
@@ -589,6 +596,7 @@ static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
         .w_used = taps * 8 * gw, .imgs = c->imgs,
         .in_is = pad_none(&pg) ? s->oc * s->oh * s->ow : pad_floats(&pg),
         .out_is = s->ic * s->h * s->w,
+        .one_pass = st > 1 ? CONV_PHASE_PASS_BYTES : 0,
     };
     run_plane(&j);
 }
@@ -799,7 +807,7 @@ static void bww_run(const bww_ctx *c, kern_conv_bwdw_args *a,
     for (size_t g16 = g0; g16 < g1; g16 += 16) {
         size_t gw = KERN_MIN(16, s->oc - g16);
         float *dwb = c->dwb + g16 * items;
-        a->g = gw / 8;
+        a->g = gw / 8, a->dw_rs = gw;
         a->dout = dout + g16 * s->oh * s->ow;
         for (size_t t = 0; t < nt; t++) {
             size_t i = t * items / nt;
@@ -914,11 +922,260 @@ static void bww_group_task(void *vctx, size_t task, size_t thread)
     bww_scatter(c, g0, g1);
 }
 
+// --- backward-weights, 1x1 with stride: the input gathered per run ---------
+
+/* A 1x1 convolution with stride > 1 reads every stride-th pixel of every
+ * stride-th row. Copying those for the whole batch up front (bww_split)
+ * writes them to memory and reads them back: a third of the pass for the
+ * shortcuts. Here each run of about BWW_PIXELS output pixels is gathered,
+ * all input channels, into a per-thread buffer just before it is reduced,
+ * so it stays in L2 while every output channel reads it. Every input
+ * pixel should be gathered once, so the batch is split by images, each of
+ * BWF_PARTS fixed image ranges (parts) reducing into its own gradient;
+ * the parts are added in order at the end, so the result is the same for
+ * any thread count. Two ways, by which costs less:
+ * - split (layer2, layer3: input large against the gradient): one task
+ *   per part, the kernel as in bww_run (items: input channels), each part
+ *   into its own blocked gradient, summed while adding into OIHW;
+ * - one part (layer4: the 512 KB gradient is as large as the gathered
+ *   input): tasks by output channels, each gathering the whole batch, and
+ *   the kernel with its roles swapped (conv-internal.h): items are up to 6
+ *   output channels (broadcast from dout), lanes 16 gathered input
+ *   channels, so it adds rows of the OIHW gradient in place: no partial
+ *   gradients to clear, sum and transpose. */
+#define BWF_PARTS 2
+
+static bool bwf_applies(const kern_conv_shape *s)
+{
+    return s->kh == 1 && s->kw == 1 && s->pad == 0 && s->stride > 1 &&
+           !kern_conv_plain_input(s);
+}
+
+static size_t bwf_parts(const kern_conv_shape *s)
+{
+    size_t gathered = s->n * s->ic * s->oh * s->ow, grad = s->oc * s->ic;
+    return s->n >= BWF_PARTS && gathered > 2 * grad ? BWF_PARTS : 1;
+}
+
+/* A run: whole images when a plane fits BWW_PIXELS (imgs of them), else
+ * `band` output rows of one image. cap: pixels of the largest run. */
+typedef struct bwf_geom {
+    size_t imgs, band, cap;
+} bwf_geom;
+
+static bwf_geom bwf_geom_of(const kern_conv_shape *s)
+{
+    size_t px = s->oh * s->ow;
+    bwf_geom r = {0};
+    if (px <= BWW_PIXELS) {
+        r.imgs = BWW_PIXELS / px;
+        r.cap = r.imgs * px;
+    } else {
+        size_t runs = KERN_DIV_UP(s->oh, KERN_MAX(1, BWW_PIXELS / s->ow));
+        r.band = KERN_DIV_UP(s->oh, runs);
+        r.cap = r.band * s->ow;
+    }
+    return r;
+}
+
+/* per thread a run buffer; per part a blocked gradient (split only); the
+ * input-channel and output-channel offsets */
+static size_t bwf_scratch(const kern_conv_shape *s, const kern_pool *pool)
+{
+    bwf_geom r = bwf_geom_of(s);
+    size_t threads = kern_pool_threads(pool), parts = bwf_parts(s);
+    return threads * kern_align_up(s->ic * r.cap * sizeof(float)) +
+           (parts > 1 ? parts : 0) *
+               kern_align_up(s->oc * s->ic * sizeof(float)) +
+           kern_align_up((s->ic + s->oc) * sizeof(ptrdiff_t));
+}
+
+typedef struct bwf_ctx {
+    bww_ctx w;          // dwb: part 0's blocked gradient (split)
+    const ptrdiff_t *oc_off; // (OC) dout offset of channel o at pixel 0
+    bwf_geom r;
+    char *bufs;         // per thread: (IC/8, cap, 8)
+    size_t buf_bytes, part_floats, parts, osplit;
+} bwf_ctx;
+
+/* One NCHW8c pixel, copied as one object (two vector moves on SSE; the
+ * float-by-float loop ran at a quarter of the speed). */
+typedef struct px8 {
+    float v[8];
+} px8;
+
+/* Gathers output rows [y0, y1) of images [n0, n1) (input rows and columns
+ * stride apart) into buf (IC/8, cap, 8), pixels in image, row, column
+ * order. */
+static void bwf_gather(const kern_conv_shape *s, size_t cap, float *buf,
+                       const float *inp, size_t n0, size_t n1, size_t y0,
+                       size_t y1)
+{
+    size_t st = s->stride, plane = s->h * s->w * 8;
+    /* the same column two used rows on: a row is a short stream (28 lines
+     * for the largest shortcut) that the hardware prefetcher barely ramps
+     * up on before the next jump */
+    size_t ahead = 2 * st * s->w * 8;
+    for (size_t b = 0; b < s->ic / 8; b++) {
+        float *restrict d = buf + b * cap * 8;
+        for (size_t n = n0; n < n1; n++)
+            for (size_t y = y0; y < y1; y++) {
+                const float *restrict r = inp + (n * s->ic / 8 + b) * plane +
+                                          st * y * s->w * 8;
+                for (size_t x = 0; x < s->ow; x++, d += 8) {
+                    __builtin_prefetch(r + st * x * 8 + ahead);
+                    *(px8 *)d = *(const px8 *)(r + st * x * 8);
+                }
+            }
+    }
+}
+
+/* A gathered run, roles swapped: output channels [o0, o1) in tuples of up
+ * to 6, each over every 16 input channels (the tuple's dout run stays in
+ * L1, the gathered run in L2); a->in at the run's dout. */
+static void bwf_swapped(const bwf_ctx *f, kern_conv_bwdw_args *a,
+                        const float *buf, size_t o0, size_t o1)
+{
+    const kern_conv_shape *s = f->w.s;
+    size_t nt = KERN_DIV_UP(o1 - o0, KERN_CONV_MR);
+    for (size_t t = 0; t < nt; t++) {
+        size_t o = o0 + t * (o1 - o0) / nt;
+        a->b = o0 + (t + 1) * (o1 - o0) / nt - o;
+        a->in_off = f->oc_off + o;
+        for (size_t i16 = 0; i16 < s->ic; i16 += 16) {
+            a->g = KERN_MIN(16, s->ic - i16) / 8;
+            a->dout = buf + i16 * f->r.cap;
+            a->dw = f->w.dweight + o * s->ic + i16;
+            table.bwdw(a);
+        }
+    }
+}
+
+/* One gathered run (a->rows, a->ow set): split, every output group over
+ * it into the part's blocked gradient; else the swapped tuples. */
+static void bwf_reduce(const bwf_ctx *f, const bww_ctx *c,
+                       kern_conv_bwdw_args a, const float *buf,
+                       const float *dout, size_t o0, size_t o1)
+{
+    const kern_conv_shape *s = f->w.s;
+    size_t px = s->oh * s->ow, dimg = s->oc * px;
+    if (f->parts > 1) {
+        a.in = buf, a.in_ps = 8, a.in_rs = px * 8;
+        a.dout_bstride = px * 8, a.dout_rs = dimg;
+        bww_run(c, &a, dout, 0, s->oc);
+        return;
+    }
+    a.in = dout, a.in_ps = 8, a.in_rs = dimg;
+    a.dout_bstride = f->r.cap * 8, a.dout_rs = px * 8, a.dw_rs = s->ic;
+    bwf_swapped(f, &a, buf, o0, o1);
+}
+
+/* Task (part, oc range): the part's images in runs, each gathered, then
+ * reduced. */
+static void bwf_task(void *vctx, size_t task, size_t thread)
+{
+    const bwf_ctx *f = vctx;
+    const kern_conv_shape *s = f->w.s;
+    size_t part = task / f->osplit, os = task % f->osplit;
+    size_t o0 = os * (s->oc / 8) / f->osplit * 8;
+    size_t o1 = (os + 1) * (s->oc / 8) / f->osplit * 8;
+    bww_ctx c = f->w;
+    if (f->parts > 1) {
+        c.dwb = f->w.dwb + part * f->part_floats;
+        for (size_t i = 0; i < s->oc * s->ic; i++)
+            c.dwb[i] = 0.0f;
+    }
+    float *buf = (float *)(f->bufs + thread * f->buf_bytes);
+    size_t n0 = part * s->n / f->parts, n1 = (part + 1) * s->n / f->parts;
+    size_t px = s->oh * s->ow, dimg = s->oc * px;
+    kern_conv_bwdw_args a = {0};
+    if (f->r.imgs) {
+        /* the kernel's rows are images */
+        size_t runs = KERN_DIV_UP(n1 - n0, f->r.imgs);
+        a.ow = px;
+        for (size_t i = 0; i < runs; i++) {
+            size_t m0 = n0 + i * (n1 - n0) / runs;
+            size_t m1 = n0 + (i + 1) * (n1 - n0) / runs;
+            bwf_gather(s, f->r.cap, buf, f->w.inp, m0, m1, 0, s->oh);
+            a.rows = m1 - m0;
+            bwf_reduce(f, &c, a, buf, f->w.dout + m0 * dimg, o0, o1);
+        }
+        return;
+    }
+    /* one flat run of whole output rows (dout rows are contiguous) */
+    a.rows = 1;
+    for (size_t n = n0; n < n1; n++)
+        for (size_t y0 = 0; y0 < s->oh; y0 += f->r.band) {
+            size_t y1 = KERN_MIN(s->oh, y0 + f->r.band);
+            bwf_gather(s, f->r.cap, buf, f->w.inp, n, n + 1, y0, y1);
+            a.ow = (y1 - y0) * s->ow;
+            bwf_reduce(f, &c, a, buf, f->w.dout + n * dimg + y0 * s->ow * 8,
+                       o0, o1);
+        }
+}
+
+/* Split: adds the parts, in order, into OIHW (as bww_scatter, in tiles of
+ * 16 items). */
+static void bwf_scatter_task(void *vctx, size_t task, size_t thread)
+{
+    const bwf_ctx *f = vctx;
+    const kern_conv_shape *s = f->w.s;
+    size_t items = s->ic, g16 = task * 16, gw = KERN_MIN(16, s->oc - g16);
+    (void)thread;
+    for (size_t i0 = 0; i0 < items; i0 += 16) {
+        size_t i1 = KERN_MIN(items, i0 + 16);
+        for (size_t j = 0; j < gw; j++) {
+            float *d = f->w.dweight + (g16 + j) * items;
+            for (size_t i = i0; i < i1; i++) {
+                const float *p = f->w.dwb + g16 * items + i * gw + j;
+                float sum = p[0];
+                for (size_t k = 1; k < f->parts; k++)
+                    sum += p[k * f->part_floats];
+                d[i] += sum;
+            }
+        }
+    }
+}
+
+static void bwf_run(const kern_conv_shape *s, float *dweight, const float *inp,
+                    const float *dout, void *scratch, const kern_pool *pool)
+{
+    size_t threads = kern_pool_threads(pool);
+    bwf_ctx f = {.r = bwf_geom_of(s), .parts = bwf_parts(s)};
+    f.w = (bww_ctx){.s = s, .dweight = dweight, .inp = inp, .dout = dout};
+    /* one part: output-channel ranges for every thread (an element's sum
+     * does not depend on them) */
+    f.osplit = f.parts > 1 ? 1 : KERN_MIN(s->oc / 8, threads);
+    char *p = scratch;
+    f.bufs = p;
+    f.buf_bytes = kern_align_up(s->ic * f.r.cap * sizeof(float));
+    p += threads * f.buf_bytes;
+    f.w.dwb = (float *)p;
+    f.part_floats = kern_align_up(s->oc * s->ic * sizeof(float)) /
+                    sizeof(float);
+    p += (f.parts > 1 ? f.parts : 0) * f.part_floats * sizeof(float);
+    ptrdiff_t *off = (ptrdiff_t *)p;
+    for (size_t i = 0; i < s->ic; i++)
+        off[i] = (ptrdiff_t)((i / 8) * f.r.cap * 8 + i % 8);
+    for (size_t o = 0; o < s->oc; o++)
+        off[s->ic + o] = (ptrdiff_t)((o / 8) * s->oh * s->ow * 8 + o % 8);
+    f.w.item_off = off;
+    f.oc_off = off + s->ic;
+    kern_parallel_for(pool, bwf_task, &f, f.parts * f.osplit);
+    if (f.parts > 1)
+        kern_parallel_for(pool, bwf_scatter_task, &f,
+                          KERN_DIV_UP(s->oc, 16));
+}
+
 void kern_conv_backward_weights(const kern_conv_shape *s, float *dweight,
                                 const float *inp, const float *dout,
                                 void *scratch, const kern_pool *pool)
 {
     KERN_ASSERT(s->oc % 8 == 0);
+    if (bwf_applies(s)) {
+        bwf_run(s, dweight, inp, dout, scratch, pool);
+        return;
+    }
     bww_geom g = bww_geom_of(s);
     size_t items = bwdw_items(s), taps = s->kh * s->kw, st = s->stride;
     char *p = scratch;

@@ -23,11 +23,15 @@
  * Backward-weights microkernel ("bwdw"): b (1..6) input values (items:
  * channel x tap) x g (1..2) blocks of 8 output channels, reduced over
  * rows x ow output pixels:
- *     dw[i * 8g + k * 8 + l] += sum_{y, x} in[y * in_rs + x * in_ps + in_off[i]]
- *                                * dout[y * dout_rs + x * 8 + k * dout_bstride + l]
+ *     dw[i * dw_rs + k * 8 + l] +=
+ *         sum_{y, x} in[y * in_rs + x * in_ps + in_off[i]]
+ *                    * dout[y * dout_rs + x * 8 + k * dout_bstride + l]
  * A "row" is any run of ow pixels that is contiguous in dout and evenly
  * spaced in the input: one output row, or a whole image when the driver
- * flattens (then in_rs and dout_rs step from image to image).
+ * flattens (then in_rs and dout_rs step from image to image). The 1x1
+ * strided path calls it with the roles swapped: "in" is dout (items are
+ * output channels), "dout" the gathered input (16 input channels), and dw
+ * the OIHW gradient itself (dw_rs = ic).
  */
 #ifndef RESIN_KERNELS_CONV_INTERNAL_H
 #define RESIN_KERNELS_CONV_INTERNAL_H
@@ -57,10 +61,10 @@ typedef struct kern_conv_bwdw_args {
     const float *dout;       // (rows, ow, 8) per block, block 0
     const float *in;         // padded input at output pixel (0, 0)
     const ptrdiff_t *in_off; // (b) floats from in
-    float *dw;               // (b, 8g) accumulators
+    float *dw;               // (b, 8g) accumulators, rows dw_rs floats apart
     size_t dout_bstride;
     size_t rows, ow, in_rs, in_ps, dout_rs;
-    size_t b, g;
+    size_t b, g, dw_rs;
 } kern_conv_bwdw_args;
 
 typedef void (*kern_conv_fwd_ukernel_fn)(const kern_conv_fwd_args *a);

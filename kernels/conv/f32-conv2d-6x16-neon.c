@@ -99,13 +99,13 @@ INLINE void bwdw_body(const kern_conv_bwdw_args *a, size_t B, size_t G)
 {
     float32x4_t vacc[KERN_CONV_MR][4];
     ptrdiff_t off[KERN_CONV_MR];
-    const size_t gw = G * 8, nv = G * 2;
+    const size_t nv = G * 2;
 #pragma GCC unroll 6
     for (size_t i = 0; i < B; i++) {
         off[i] = a->in_off[i];
 #pragma GCC unroll 4
         for (size_t v = 0; v < nv; v++)
-            vacc[i][v] = vld1q_f32(a->dw + i * gw + v * 4);
+            vacc[i][v] = vld1q_f32(a->dw + i * a->dw_rs + v * 4);
     }
     const size_t ps = a->in_ps, ds = a->dout_bstride;
     for (size_t y = 0; y < a->rows; y++) {
@@ -130,7 +130,7 @@ INLINE void bwdw_body(const kern_conv_bwdw_args *a, size_t B, size_t G)
     for (size_t i = 0; i < B; i++)
 #pragma GCC unroll 4
         for (size_t v = 0; v < nv; v++)
-            vst1q_f32(a->dw + i * gw + v * 4, vacc[i][v]);
+            vst1q_f32(a->dw + i * a->dw_rs + v * 4, vacc[i][v]);
 }
 
 void kern_f32_conv2d_bwdw_ukernel_6x16__neon(const kern_conv_bwdw_args *a)

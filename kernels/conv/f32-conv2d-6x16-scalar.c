@@ -54,7 +54,7 @@ void kern_f32_conv2d_bwdw_ukernel_6x16__scalar(const kern_conv_bwdw_args *a)
     float acc[KERN_CONV_MR][16];
     for (size_t i = 0; i < nb; i++)
         for (size_t j = 0; j < gw; j++)
-            acc[i][j] = a->dw[i * gw + j];
+            acc[i][j] = a->dw[i * a->dw_rs + j];
     for (size_t y = 0; y < a->rows; y++) {
         const float *d = a->dout + y * a->dout_rs;
         const float *x = a->in + y * a->in_rs;
@@ -68,5 +68,5 @@ void kern_f32_conv2d_bwdw_ukernel_6x16__scalar(const kern_conv_bwdw_args *a)
     }
     for (size_t i = 0; i < nb; i++)
         for (size_t j = 0; j < gw; j++)
-            a->dw[i * gw + j] = acc[i][j];
+            a->dw[i * a->dw_rs + j] = acc[i][j];
 }

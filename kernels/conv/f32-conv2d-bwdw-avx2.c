@@ -18,13 +18,12 @@ INLINE void bwdw_body(const kern_conv_bwdw_args *a, size_t B, size_t G)
 {
     __m256 vacc[KERN_CONV_MR][2];
     ptrdiff_t off[KERN_CONV_MR];
-    const size_t gw = G * 8;
 #pragma GCC unroll 6
     for (size_t i = 0; i < B; i++) {
         off[i] = a->in_off[i];
 #pragma GCC unroll 2
         for (size_t k = 0; k < G; k++)
-            vacc[i][k] = _mm256_loadu_ps(a->dw + i * gw + k * 8);
+            vacc[i][k] = _mm256_loadu_ps(a->dw + i * a->dw_rs + k * 8);
     }
     const size_t ps = a->in_ps, ds = a->dout_bstride, ow = a->ow;
     for (size_t y = 0; y < a->rows; y++) {
@@ -46,7 +45,7 @@ INLINE void bwdw_body(const kern_conv_bwdw_args *a, size_t B, size_t G)
     for (size_t i = 0; i < B; i++)
 #pragma GCC unroll 2
         for (size_t k = 0; k < G; k++)
-            _mm256_storeu_ps(a->dw + i * gw + k * 8, vacc[i][k]);
+            _mm256_storeu_ps(a->dw + i * a->dw_rs + k * 8, vacc[i][k]);
 }
 
 void kern_f32_conv2d_bwdw_ukernel_6x16__avx2(const kern_conv_bwdw_args *a)

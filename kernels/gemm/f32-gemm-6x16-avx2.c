@@ -12,7 +12,7 @@
  * two sequential streams the hardware prefetchers follow, plus a software
  * prefetch of A (from L2) about 20 steps ahead. The packed kernel's k loop
  * is GCC inline asm, unrolled by 4, with the registers fixed (see there);
- * the strided-A variant is intrinsics.
+ * the strided-A variant uses the same loop on full tiles.
  * Edge tiles: rows past mr are computed (the driver zeroes them), not
  * stored; a column tail is stored in halves 8, 4, 2, 1.
  * The _sa variant reads A in place through six row pointers (rows past mr
@@ -158,36 +158,138 @@ static inline void store_row(float *c, size_t nr, __m256 vlo, __m256 vhi,
         _mm_prefetch((const char *)(c5_ + nr - 1), _MM_HINT_T0);              \
     } while (0)
 
-/* One step of k in the asm loop below, p steps past the pointers: two
- * 8-wide loads of the B row, then per row of A a broadcast and two FMAs.
- * Offsets are immediates (24 bytes of A and 64 of B per step). */
-#define ASM_STEP(p)                                                           \
-    "vmovups " #p "*64(%[b]), %[vb0]\n\t"                                     \
-    "vmovups " #p "*64+32(%[b]), %[vb1]\n\t"                                  \
-    "vbroadcastss " #p "*24(%[a]), %[va0]\n\t"                                \
+/* One step of k in the asm loops below: two 8-wide loads of the B row at
+ * byte offset bofs, then per row of A a broadcast from address a<r> and two
+ * FMAs (two broadcast registers alternate). Offsets are immediates. */
+#define ASM_STEP_AT(bofs, a0, a1, a2, a3, a4, a5)                             \
+    "vmovups " bofs "(%[b]), %[vb0]\n\t"                                     \
+    "vmovups " bofs "+32(%[b]), %[vb1]\n\t"                                  \
+    "vbroadcastss " a0 ", %[va0]\n\t"                                         \
     "vfmadd231ps %[vb0], %[va0], %[c00]\n\t"                                  \
     "vfmadd231ps %[vb1], %[va0], %[c01]\n\t"                                  \
-    "vbroadcastss " #p "*24+4(%[a]), %[va1]\n\t"                              \
+    "vbroadcastss " a1 ", %[va1]\n\t"                                         \
     "vfmadd231ps %[vb0], %[va1], %[c10]\n\t"                                  \
     "vfmadd231ps %[vb1], %[va1], %[c11]\n\t"                                  \
-    "vbroadcastss " #p "*24+8(%[a]), %[va0]\n\t"                              \
+    "vbroadcastss " a2 ", %[va0]\n\t"                                         \
     "vfmadd231ps %[vb0], %[va0], %[c20]\n\t"                                  \
     "vfmadd231ps %[vb1], %[va0], %[c21]\n\t"                                  \
-    "vbroadcastss " #p "*24+12(%[a]), %[va1]\n\t"                             \
+    "vbroadcastss " a3 ", %[va1]\n\t"                                         \
     "vfmadd231ps %[vb0], %[va1], %[c30]\n\t"                                  \
     "vfmadd231ps %[vb1], %[va1], %[c31]\n\t"                                  \
-    "vbroadcastss " #p "*24+16(%[a]), %[va0]\n\t"                             \
+    "vbroadcastss " a4 ", %[va0]\n\t"                                         \
     "vfmadd231ps %[vb0], %[va0], %[c40]\n\t"                                  \
     "vfmadd231ps %[vb1], %[va0], %[c41]\n\t"                                  \
-    "vbroadcastss " #p "*24+20(%[a]), %[va1]\n\t"                             \
+    "vbroadcastss " a5 ", %[va1]\n\t"                                         \
     "vfmadd231ps %[vb0], %[va1], %[c50]\n\t"                                  \
     "vfmadd231ps %[vb1], %[va1], %[c51]\n\t"
 
-/* Bytes ahead of the A pointer prefetched each iteration: about 20 steps of
- * k, 120 cycles of FMAs, longer than a miss to L2 takes. Past the end of
- * the micro-panel it fetches the start of the next one (the driver's next
- * call). */
-#define A_PREFETCH_BYTES "480"
+/* The same step on the left half of the B row only (nr <= 8): 6 FMAs. */
+#define ASM_STEP8_AT(bofs, a0, a1, a2, a3, a4, a5)                            \
+    "vmovups " bofs "(%[b]), %[vb0]\n\t"                                     \
+    "vbroadcastss " a0 ", %[va0]\n\t"                                         \
+    "vfmadd231ps %[vb0], %[va0], %[c00]\n\t"                                  \
+    "vbroadcastss " a1 ", %[va1]\n\t"                                         \
+    "vfmadd231ps %[vb0], %[va1], %[c10]\n\t"                                  \
+    "vbroadcastss " a2 ", %[va0]\n\t"                                         \
+    "vfmadd231ps %[vb0], %[va0], %[c20]\n\t"                                  \
+    "vbroadcastss " a3 ", %[va1]\n\t"                                         \
+    "vfmadd231ps %[vb0], %[va1], %[c30]\n\t"                                  \
+    "vbroadcastss " a4 ", %[va0]\n\t"                                         \
+    "vfmadd231ps %[vb0], %[va0], %[c40]\n\t"                                  \
+    "vbroadcastss " a5 ", %[va1]\n\t"                                         \
+    "vfmadd231ps %[vb0], %[va1], %[c50]\n\t"
+
+/* Addresses of step p in the packed kernel (24 bytes of A and 64 of B per
+ * step) and in the strided-A kernel (rows 0-2 at a + {0, 1, 2} * s bytes,
+ * rows 3-5 at a3 + {0, 1, 2} * s, 4 bytes per step). */
+#define PACKED_AT(p)                                                          \
+    #p "*64", #p "*24(%[a])", #p "*24+4(%[a])", #p "*24+8(%[a])",             \
+    #p "*24+12(%[a])", #p "*24+16(%[a])", #p "*24+20(%[a])"
+#define STRIDED_AT(p)                                                         \
+    #p "*64", #p "*4(%[a])", #p "*4(%[a],%[s],1)", #p "*4(%[a],%[s],2)",      \
+    #p "*4(%[a3])", #p "*4(%[a3],%[s],1)", #p "*4(%[a3],%[s],2)"
+#define CALL(f, args) f args
+#define STEP_PACKED(p) CALL(ASM_STEP_AT, (PACKED_AT(p)))
+#define STEP8_PACKED(p) CALL(ASM_STEP8_AT, (PACKED_AT(p)))
+#define STEP_STRIDED(p) CALL(ASM_STEP_AT, (STRIDED_AT(p)))
+#define STEP8_STRIDED(p) CALL(ASM_STEP8_AT, (STRIDED_AT(p)))
+
+/* Bytes ahead of the A pointer prefetched each iteration of the packed
+ * kernel: about 20 steps of k, 120 cycles of FMAs, longer than a miss to
+ * L2 takes. Two prefetches per iteration (96 bytes of A) cover every line;
+ * past the end of the micro-panel they fetch the start of the next one
+ * (the driver's next call). */
+#define PACKED_PREFETCH                                                       \
+    "prefetcht0 480(%[a])\n\t"                                                \
+    "prefetcht0 480+64(%[a])\n\t"
+#define PACKED_ADVANCE(steps)                                                 \
+    "add $" #steps "*24, %[a]\n\t"                                            \
+    "add $" #steps "*64, %[b]\n\t"
+#define STRIDED_ADVANCE(steps)                                                \
+    "add $" #steps "*4, %[a]\n\t"                                             \
+    "add $" #steps "*4, %[a3]\n\t"                                            \
+    "add $" #steps "*64, %[b]\n\t"
+
+/* The k loop: k4 iterations of 4 steps, then k1 single steps. */
+#define ASM_K_LOOP(prefetch, step, advance)                                   \
+    "test %[k4], %[k4]\n\t"                                                   \
+    "jz 2f\n\t"                                                               \
+    ".p2align 5\n"                                                            \
+    "1:\n\t"                                                                  \
+    prefetch step(0) step(1) step(2) step(3) advance(4)                       \
+    "dec %[k4]\n\t"                                                           \
+    "jnz 1b\n"                                                                \
+    "2:\n\t"                                                                  \
+    "test %[k1], %[k1]\n\t"                                                   \
+    "jz 4f\n"                                                                 \
+    "3:\n\t"                                                                  \
+    step(0) advance(1)                                                        \
+    "dec %[k1]\n\t"                                                           \
+    "jnz 3b\n"                                                                \
+    "4:\n\t"
+
+/* Zeroes the accumulators (gcc counts an in-out asm operand twice, and 16
+ * of them exceed its limit of 30 operands, so they are outputs only). */
+#define ASM_ZERO_LEFT                                                         \
+    "vxorps %[c00], %[c00], %[c00]\n\t"                                      \
+    "vxorps %[c10], %[c10], %[c10]\n\t"                                      \
+    "vxorps %[c20], %[c20], %[c20]\n\t"                                      \
+    "vxorps %[c30], %[c30], %[c30]\n\t"                                      \
+    "vxorps %[c40], %[c40], %[c40]\n\t"                                      \
+    "vxorps %[c50], %[c50], %[c50]\n\t"
+#define ASM_ZERO_RIGHT                                                        \
+    "vxorps %[c01], %[c01], %[c01]\n\t"                                      \
+    "vxorps %[c11], %[c11], %[c11]\n\t"                                      \
+    "vxorps %[c21], %[c21], %[c21]\n\t"                                      \
+    "vxorps %[c31], %[c31], %[c31]\n\t"                                      \
+    "vxorps %[c41], %[c41], %[c41]\n\t"                                      \
+    "vxorps %[c51], %[c51], %[c51]\n\t"
+
+/* The asm outputs: the left accumulators and the scratch registers, and
+ * for full width the right accumulators and the second half of B. */
+#define ASM_OUT_LEFT                                                          \
+    [c00] "=&x"(vacc0x01234567), [c10] "=&x"(vacc1x01234567),                 \
+    [c20] "=&x"(vacc2x01234567), [c30] "=&x"(vacc3x01234567),                 \
+    [c40] "=&x"(vacc4x01234567), [c50] "=&x"(vacc5x01234567),                 \
+    [vb0] "=&x"(vb0), [va0] "=&x"(va0), [va1] "=&x"(va1)
+#define ASM_OUT_RIGHT                                                         \
+    [c01] "=&x"(vacc0x89ABCDEF), [c11] "=&x"(vacc1x89ABCDEF),                 \
+    [c21] "=&x"(vacc2x89ABCDEF), [c31] "=&x"(vacc3x89ABCDEF),                 \
+    [c41] "=&x"(vacc4x89ABCDEF), [c51] "=&x"(vacc5x89ABCDEF),                 \
+    [vb1] "=&x"(vb1)
+
+#define DECLARE_ASM_REGS()                                                    \
+    __m256 vacc0x01234567, vacc0x89ABCDEF, vacc1x01234567, vacc1x89ABCDEF;    \
+    __m256 vacc2x01234567, vacc2x89ABCDEF, vacc3x01234567, vacc3x89ABCDEF;    \
+    __m256 vacc4x01234567, vacc4x89ABCDEF, vacc5x01234567, vacc5x89ABCDEF;    \
+    __m256 vb0, vb1, va0, va1
+
+/* After the half-width loop: the right halves are never stored (nr <= 8),
+ * but store_row takes them. */
+#define ZERO_RIGHT()                                                          \
+    vacc0x89ABCDEF = vacc1x89ABCDEF = vacc2x89ABCDEF = vacc3x89ABCDEF =       \
+        vacc4x89ABCDEF = vacc5x89ABCDEF = _mm256_setzero_ps();                \
+    (void)vb1
 
 void kern_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t kc,
                                       const float *restrict a,
@@ -206,61 +308,28 @@ void kern_f32_gemm_ukernel_6x16__avx2(size_t mr, size_t nr, size_t kc,
      * and spills when unrolled past 2. Here the 12 accumulators, the two
      * halves of the B row and two broadcasts of A use all 16 ymm registers;
      * the pointers advance once per four steps and every load has an
-     * immediate offset. Two prefetches per iteration (96 bytes of A) cover
-     * every cache line of A. The tail (kc % 4 steps) runs one step at a
-     * time. */
+     * immediate offset. A column edge of at most 8 (the last panel of N =
+     * 49 or 37) runs a half-width loop, 6 FMAs per step instead of 12. */
     size_t k4 = kc / 4, k1 = kc % 4;
-    __m256 vacc0x01234567, vacc0x89ABCDEF, vacc1x01234567, vacc1x89ABCDEF;
-    __m256 vacc2x01234567, vacc2x89ABCDEF, vacc3x01234567, vacc3x89ABCDEF;
-    __m256 vacc4x01234567, vacc4x89ABCDEF, vacc5x01234567, vacc5x89ABCDEF;
-    __m256 vb0, vb1, va0, va1;
-    /* The accumulators are outputs only, zeroed inside (gcc counts an
-     * in-out operand twice, and 16 of them exceed its limit of 30). */
-    __asm__ volatile(
-        "vxorps %[c00], %[c00], %[c00]\n\t"
-        "vxorps %[c01], %[c01], %[c01]\n\t"
-        "vxorps %[c10], %[c10], %[c10]\n\t"
-        "vxorps %[c11], %[c11], %[c11]\n\t"
-        "vxorps %[c20], %[c20], %[c20]\n\t"
-        "vxorps %[c21], %[c21], %[c21]\n\t"
-        "vxorps %[c30], %[c30], %[c30]\n\t"
-        "vxorps %[c31], %[c31], %[c31]\n\t"
-        "vxorps %[c40], %[c40], %[c40]\n\t"
-        "vxorps %[c41], %[c41], %[c41]\n\t"
-        "vxorps %[c50], %[c50], %[c50]\n\t"
-        "vxorps %[c51], %[c51], %[c51]\n\t"
-        "test %[k4], %[k4]\n\t"
-        "jz 2f\n\t"
-        ".p2align 5\n"
-        "1:\n\t"
-        "prefetcht0 " A_PREFETCH_BYTES "(%[a])\n\t"
-        "prefetcht0 " A_PREFETCH_BYTES "+64(%[a])\n\t"
-        ASM_STEP(0) ASM_STEP(1) ASM_STEP(2) ASM_STEP(3)
-        "add $96, %[a]\n\t"
-        "add $256, %[b]\n\t"
-        "dec %[k4]\n\t"
-        "jnz 1b\n"
-        "2:\n\t"
-        "test %[k1], %[k1]\n\t"
-        "jz 4f\n"
-        "3:\n\t"
-        ASM_STEP(0)
-        "add $24, %[a]\n\t"
-        "add $64, %[b]\n\t"
-        "dec %[k1]\n\t"
-        "jnz 3b\n"
-        "4:\n\t"
-        : [a] "+r"(a), [b] "+r"(b), [k4] "+r"(k4), [k1] "+r"(k1),
-          [c00] "=&x"(vacc0x01234567), [c01] "=&x"(vacc0x89ABCDEF),
-          [c10] "=&x"(vacc1x01234567), [c11] "=&x"(vacc1x89ABCDEF),
-          [c20] "=&x"(vacc2x01234567), [c21] "=&x"(vacc2x89ABCDEF),
-          [c30] "=&x"(vacc3x01234567), [c31] "=&x"(vacc3x89ABCDEF),
-          [c40] "=&x"(vacc4x01234567), [c41] "=&x"(vacc4x89ABCDEF),
-          [c50] "=&x"(vacc5x01234567), [c51] "=&x"(vacc5x89ABCDEF),
-          [vb0] "=&x"(vb0), [vb1] "=&x"(vb1), [va0] "=&x"(va0),
-          [va1] "=&x"(va1)
-        :
-        : "cc", "memory");
+    DECLARE_ASM_REGS();
+    if (nr > 8) {
+        __asm__ volatile(
+            ASM_ZERO_LEFT ASM_ZERO_RIGHT
+            ASM_K_LOOP(PACKED_PREFETCH, STEP_PACKED, PACKED_ADVANCE)
+            : [a] "+r"(a), [b] "+r"(b), [k4] "+r"(k4), [k1] "+r"(k1),
+              ASM_OUT_LEFT, ASM_OUT_RIGHT
+            :
+            : "cc", "memory");
+    } else {
+        __asm__ volatile(
+            ASM_ZERO_LEFT
+            ASM_K_LOOP(PACKED_PREFETCH, STEP8_PACKED, PACKED_ADVANCE)
+            : [a] "+r"(a), [b] "+r"(b), [k4] "+r"(k4), [k1] "+r"(k1),
+              ASM_OUT_LEFT
+            :
+            : "cc", "memory");
+        ZERO_RIGHT();
+    }
 
     STORE_TILE();
 }
@@ -276,6 +345,39 @@ void kern_f32_gemm_ukernel_6x16_sa__avx2(size_t mr, size_t nr, size_t kc,
     KERN_ASSERT(nr >= 1 && nr <= 16);
     KERN_ASSERT(kc >= 1);
 
+    PREFETCH_C();
+
+    /* Full tiles (all but the last of a block of rows): the asm loops of
+     * the packed kernel with the six rows addressed as two bases and a
+     * stride, which cannot clamp rows past mr; edge tiles take the
+     * intrinsics loop below. */
+    if (mr == 6) {
+        size_t k4 = kc / 4, k1 = kc % 4;
+        const float *a3 = a + 3 * a_stride;
+        size_t s = a_stride * sizeof(float);
+        DECLARE_ASM_REGS();
+        if (nr > 8) {
+            __asm__ volatile(
+                ASM_ZERO_LEFT ASM_ZERO_RIGHT
+                ASM_K_LOOP("", STEP_STRIDED, STRIDED_ADVANCE)
+                : [a] "+r"(a), [a3] "+r"(a3), [b] "+r"(b), [k4] "+r"(k4),
+                  [k1] "+r"(k1), ASM_OUT_LEFT, ASM_OUT_RIGHT
+                : [s] "r"(s)
+                : "cc", "memory");
+        } else {
+            __asm__ volatile(
+                ASM_ZERO_LEFT
+                ASM_K_LOOP("", STEP8_STRIDED, STRIDED_ADVANCE)
+                : [a] "+r"(a), [a3] "+r"(a3), [b] "+r"(b), [k4] "+r"(k4),
+                  [k1] "+r"(k1), ASM_OUT_LEFT
+                : [s] "r"(s)
+                : "cc", "memory");
+            ZERO_RIGHT();
+        }
+        STORE_TILE();
+        return;
+    }
+
     const float *a0 = a;
     const float *a1 = mr > 1 ? a0 + a_stride : a0;
     const float *a2 = mr > 2 ? a1 + a_stride : a1;
@@ -283,10 +385,10 @@ void kern_f32_gemm_ukernel_6x16_sa__avx2(size_t mr, size_t nr, size_t kc,
     const float *a4 = mr > 4 ? a3 + a_stride : a3;
     const float *a5 = mr > 5 ? a4 + a_stride : a4;
 
-    PREFETCH_C();
     DECLARE_ACCUMULATORS();
 
-    /* By 2, as above; the six rows advance together. */
+    /* By 2 (by 4, gcc 12 runs out of the 16 ymm registers and spills
+     * accumulators); the six rows advance together. */
 #define A_AT(r, p) (a##r + (p))
     size_t k = kc;
     for (; k >= 2; k -= 2) {

@@ -80,6 +80,9 @@ static const conv_case odd[] = {
     {"stem 7x7s2 odd oc", 1, 3, 8, 7, 2, 11},
     {"plain 3x3s1 9x9 (the c1 kernel)", 2, 3, 16, 3, 1, 9},
     {"3x3s3 11x11 (general pixel step)", 1, 16, 24, 3, 3, 11},
+    /* backward-data stride phases cut into 16 KB weight passes: the
+     * 4-tap phase of 11 output blocks runs as 8 + 3 blocks */
+    {"3x3s2 9x9 oc88 (phase passes)", 2, 24, 88, 3, 2, 9},
     /* across images (>= 6 images, planes <= 64 pixels, >= 4 groups):
      * image sets of 4 + 3 and of 6, 8-channel tail groups, stride phases,
      * the unpadded 1x1 */
@@ -347,10 +350,11 @@ Test(conv_backward_weights, odd_shapes)
 
 /* Backward-weights paths the shapes above do not reach: 1x1 stride 1 pad 0
  * (the input read in place, whole images per run), a 1x1 stride-2 image
- * longer than one run (pixel runs), stride 3 (9 phases), a plain input
- * with 1 channel; stride-1 images split into runs of rows by the L1
- * budget (two runs of 8 and 7 rows; plain input, 6 runs of 6-7 rows) at a
- * size the sanitizer and qemu builds also run. */
+ * longer than one run (bands of rows), stride 3 (9 phases), a plain input
+ * with 1 channel, and the parts and splits of the 1x1 strided path;
+ * stride-1 images split into runs of rows by the L1 budget (two runs of 8
+ * and 7 rows; plain input, 6 runs of 6-7 rows) at sizes the sanitizer and
+ * qemu builds also run. */
 static const conv_case bwdw_extra[] = {
     {"1x1s1 10x10", 3, 16, 24, 1, 1, 10},
     {"1x1s2 36x36", 2, 8, 16, 1, 2, 36},
@@ -358,6 +362,14 @@ static const conv_case bwdw_extra[] = {
     {"5x5s2 plain 12x12", 2, 1, 8, 5, 2, 12},
     {"3x3s1 15x15", 2, 16, 16, 3, 1, 15},
     {"5x5s1 plain 40x40", 2, 3, 8, 5, 1, 40},
+    /* 1x1 strided, gathered per run (bwf_*): two parts over 3 images in
+     * bands of rows; two parts over runs of whole images; one part split
+     * by output channels (ic 40: two 16-channel pairs and an 8 tail);
+     * stride 3 */
+    {"1x1s2 bands 3 images 40x40", 3, 24, 40, 1, 2, 40},
+    {"1x1s2 image runs 10x10", 5, 24, 40, 1, 2, 10},
+    {"1x1s2 one part 6x6", 2, 40, 48, 1, 2, 6},
+    {"1x1s3 7x7", 2, 16, 24, 1, 3, 7},
 };
 
 Test(conv_backward_weights, extra_shapes)

@@ -275,9 +275,14 @@ static void check_ukernel_sa(kern_isa isa, kern_f32_gemm_ukernel_sa_fn sa,
         cr_skip_test("%s not available", kern_isa_name(isa));
     if (!sa)
         cr_skip_test("%s: no strided-A microkernel", name);
-    for (size_t kc = 1; kc <= 19; kc++) /* k unrolled by 2: odd tails */
-        check_ukernel_any(NULL, sa, name, MR, NR,
-                          (ukernel_case){MR, NR, kc, false, 0, 1.0f, 0.0f});
+    /* Full tiles (AVX2: the asm loops, k by 4, full or half width) and edge
+     * tiles (AVX2: the intrinsics loop, k by 2) both get every k tail. */
+    for (size_t kc = 1; kc <= 19; kc++)
+        for (size_t mr = MR - 1; mr <= MR; mr++)
+            for (size_t nr = NR / 2; nr <= NR; nr += NR / 2)
+                check_ukernel_any(NULL, sa, name, MR, NR,
+                                  (ukernel_case){mr, nr, kc, false, 0, 1.0f,
+                                                 0.0f});
     for (size_t mr = 1; mr <= MR; mr++) /* rows past mr never read */
         for (size_t nr = 1; nr <= NR; nr += 5)
             check_ukernel_any(NULL, sa, name, MR, NR,
@@ -285,9 +290,11 @@ static void check_ukernel_sa(kern_isa isa, kern_f32_gemm_ukernel_sa_fn sa,
                                              0.0f});
     const float ab[][2] = {{1, 1}, {-0.5f, 0}, {2.5f, -1.5f}};
     for (size_t i = 0; i < sizeof ab / sizeof ab[0]; i++)
-        check_ukernel_any(NULL, sa, name, MR, NR,
-                          (ukernel_case){MR - 1, NR - 3, 64, false, NR + 7,
-                                         ab[i][0], ab[i][1]});
+        for (size_t mr = MR - 1; mr <= MR; mr++)
+            for (size_t nr = NR / 2 - 3; nr <= NR - 3; nr += NR / 2)
+                check_ukernel_any(NULL, sa, name, MR, NR,
+                                  (ukernel_case){mr, nr, 64, false, NR + 7,
+                                                 ab[i][0], ab[i][1]});
 }
 
 static ukernel_case full(size_t MR, size_t NR, size_t kc)
@@ -323,6 +330,16 @@ static ukernel_case full(size_t MR, size_t NR, size_t kc)
         for (size_t nr = 1; nr <= NR; nr++)                                   \
             for (size_t mr = 1; mr <= MR; mr += MR - 1) {                     \
                 ukernel_case u = full(mr, nr, 7);                             \
+                check_ukernel(fn, #fn, MR, NR, u);                            \
+            })                                                                \
+    /* Column edges around half the tile (AVX2 runs nr <= 8 on a           \
+     * half-width loop), every k tail, alpha and beta. */                   \
+    UKERNEL_TEST(isa, fn, MR, NR, narrow_k,                                   \
+        for (size_t kc = 1; kc <= 19; kc++)                                   \
+            for (size_t nr = NR / 2 - 1; nr <= NR / 2 + 1; nr++) {            \
+                ukernel_case u = full(MR, nr, kc);                            \
+                u.alpha = kc % 3 ? 1.0f : -0.5f;                              \
+                u.beta = kc % 2 ? 0.0f : 1.5f;                                \
                 check_ukernel(fn, #fn, MR, NR, u);                            \
             })                                                                \
     UKERNEL_TEST(isa, fn, MR, NR, a_pad_rows,                                 \

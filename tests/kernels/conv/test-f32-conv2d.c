@@ -351,12 +351,17 @@ Test(conv_backward_weights, odd_shapes)
 /* Backward-weights paths the shapes above do not reach: 1x1 stride 1 pad 0
  * (the input read in place, whole images per run), a 1x1 stride-2 image
  * longer than one run (bands of rows), stride 3 (9 phases), a plain input
- * with 1 channel, and the parts and splits of the 1x1 strided path. */
+ * with 1 channel, and the parts and splits of the 1x1 strided path;
+ * stride-1 images split into runs of rows by the L1 budget (two runs of 8
+ * and 7 rows; plain input, 6 runs of 6-7 rows) at sizes the sanitizer and
+ * qemu builds also run. */
 static const conv_case bwdw_extra[] = {
     {"1x1s1 10x10", 3, 16, 24, 1, 1, 10},
     {"1x1s2 36x36", 2, 8, 16, 1, 2, 36},
     {"3x3s3 11x11", 2, 8, 16, 3, 3, 11},
     {"5x5s2 plain 12x12", 2, 1, 8, 5, 2, 12},
+    {"3x3s1 15x15", 2, 16, 16, 3, 1, 15},
+    {"5x5s1 plain 40x40", 2, 3, 8, 5, 1, 40},
     /* 1x1 strided, gathered per run (bwf_*): two parts over 3 images in
      * bands of rows; two parts over runs of whole images; one part split
      * by output channels (ic 40: two 16-channel pairs and an 8 tail);

@@ -67,6 +67,26 @@ typedef struct kern_conv_bwdw_args {
     size_t b, g, dw_rs;
 } kern_conv_bwdw_args;
 
+/* Calls BODY(a, N, G, ...) with the tile's n (1..6: a->r or a->b) and g
+ * (1..2) as constants, so each of the 12 tile shapes is its own unrolled
+ * copy with the accumulators in registers. */
+#define KERN_CONV_TILE_CASES(n, g, BODY, a, ...)                        \
+    switch ((n) * 2 + (g) - 1) {                                        \
+    case 2: BODY(a, 1, 1, ##__VA_ARGS__); break;                        \
+    case 3: BODY(a, 1, 2, ##__VA_ARGS__); break;                        \
+    case 4: BODY(a, 2, 1, ##__VA_ARGS__); break;                        \
+    case 5: BODY(a, 2, 2, ##__VA_ARGS__); break;                        \
+    case 6: BODY(a, 3, 1, ##__VA_ARGS__); break;                        \
+    case 7: BODY(a, 3, 2, ##__VA_ARGS__); break;                        \
+    case 8: BODY(a, 4, 1, ##__VA_ARGS__); break;                        \
+    case 9: BODY(a, 4, 2, ##__VA_ARGS__); break;                        \
+    case 10: BODY(a, 5, 1, ##__VA_ARGS__); break;                       \
+    case 11: BODY(a, 5, 2, ##__VA_ARGS__); break;                       \
+    case 12: BODY(a, 6, 1, ##__VA_ARGS__); break;                       \
+    case 13: BODY(a, 6, 2, ##__VA_ARGS__); break;                       \
+    default: KERN_ASSERT(false);                                        \
+    }
+
 typedef void (*kern_conv_fwd_ukernel_fn)(const kern_conv_fwd_args *a);
 typedef void (*kern_conv_bwdw_ukernel_fn)(const kern_conv_bwdw_args *a);
 

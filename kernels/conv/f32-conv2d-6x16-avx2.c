@@ -188,28 +188,11 @@ INLINE void fwd_asm_body(const kern_conv_fwd_args *a, size_t R, size_t G,
             }
 }
 
-#define FWD_CASES(BODY, ...)                                           \
-    switch (a->r * 2 + a->g - 1) {                                     \
-    case 2: BODY(a, 1, 1, ##__VA_ARGS__); break;                       \
-    case 3: BODY(a, 1, 2, ##__VA_ARGS__); break;                       \
-    case 4: BODY(a, 2, 1, ##__VA_ARGS__); break;                       \
-    case 5: BODY(a, 2, 2, ##__VA_ARGS__); break;                       \
-    case 6: BODY(a, 3, 1, ##__VA_ARGS__); break;                       \
-    case 7: BODY(a, 3, 2, ##__VA_ARGS__); break;                       \
-    case 8: BODY(a, 4, 1, ##__VA_ARGS__); break;                       \
-    case 9: BODY(a, 4, 2, ##__VA_ARGS__); break;                       \
-    case 10: BODY(a, 5, 1, ##__VA_ARGS__); break;                      \
-    case 11: BODY(a, 5, 2, ##__VA_ARGS__); break;                      \
-    case 12: BODY(a, 6, 1, ##__VA_ARGS__); break;                      \
-    case 13: BODY(a, 6, 2, ##__VA_ARGS__); break;                      \
-    default: KERN_ASSERT(false);                                       \
-    }
-
 void kern_f32_conv2d_ukernel_6x16__avx2(const kern_conv_fwd_args *a)
 {
     KERN_ASSERT(a->r >= 1 && a->r <= KERN_CONV_MR);
     KERN_ASSERT(a->g >= 1 && a->g <= 2);
-    FWD_CASES(fwd_asm_body, 8)
+    KERN_CONV_TILE_CASES(a->r, a->g, fwd_asm_body, a, 8)
 }
 
 /* The stem's kernel rows: a tap is a kernel row, its 7 "channels" the 7
@@ -218,12 +201,12 @@ void kern_f32_conv2d_c7_ukernel_6x16__avx2(const kern_conv_fwd_args *a)
 {
     KERN_ASSERT(a->r >= 1 && a->r <= KERN_CONV_MR);
     KERN_ASSERT(a->g >= 1 && a->g <= 2);
-    FWD_CASES(fwd_asm_body, 7)
+    KERN_CONV_TILE_CASES(a->r, a->g, fwd_asm_body, a, 7)
 }
 
 void kern_f32_conv2d_c1_ukernel_6x16__avx2(const kern_conv_fwd_args *a)
 {
     KERN_ASSERT(a->r >= 1 && a->r <= KERN_CONV_MR);
     KERN_ASSERT(a->g >= 1 && a->g <= 2);
-    FWD_CASES(fwd_body, 1, 0)
+    KERN_CONV_TILE_CASES(a->r, a->g, fwd_body, a, 1, 0)
 }

@@ -57,42 +57,25 @@ INLINE void fwd_body(const kern_conv_fwd_args *a, size_t R, size_t G,
                           vacc[r][v]);
 }
 
-#define FWD_CASES(CB)                                                  \
-    switch (a->r * 2 + a->g - 1) {                                     \
-    case 2: fwd_body(a, 1, 1, CB); break;                              \
-    case 3: fwd_body(a, 1, 2, CB); break;                              \
-    case 4: fwd_body(a, 2, 1, CB); break;                              \
-    case 5: fwd_body(a, 2, 2, CB); break;                              \
-    case 6: fwd_body(a, 3, 1, CB); break;                              \
-    case 7: fwd_body(a, 3, 2, CB); break;                              \
-    case 8: fwd_body(a, 4, 1, CB); break;                              \
-    case 9: fwd_body(a, 4, 2, CB); break;                              \
-    case 10: fwd_body(a, 5, 1, CB); break;                             \
-    case 11: fwd_body(a, 5, 2, CB); break;                             \
-    case 12: fwd_body(a, 6, 1, CB); break;                             \
-    case 13: fwd_body(a, 6, 2, CB); break;                             \
-    default: KERN_ASSERT(false);                                       \
-    }
-
 void kern_f32_conv2d_ukernel_6x16__neon(const kern_conv_fwd_args *a)
 {
     KERN_ASSERT(a->r >= 1 && a->r <= KERN_CONV_MR);
     KERN_ASSERT(a->g >= 1 && a->g <= 2);
-    FWD_CASES(8)
+    KERN_CONV_TILE_CASES(a->r, a->g, fwd_body, a, 8)
 }
 
 void kern_f32_conv2d_c1_ukernel_6x16__neon(const kern_conv_fwd_args *a)
 {
     KERN_ASSERT(a->r >= 1 && a->r <= KERN_CONV_MR);
     KERN_ASSERT(a->g >= 1 && a->g <= 2);
-    FWD_CASES(1)
+    KERN_CONV_TILE_CASES(a->r, a->g, fwd_body, a, 1)
 }
 
 void kern_f32_conv2d_c7_ukernel_6x16__neon(const kern_conv_fwd_args *a)
 {
     KERN_ASSERT(a->r >= 1 && a->r <= KERN_CONV_MR);
     KERN_ASSERT(a->g >= 1 && a->g <= 2);
-    FWD_CASES(7)
+    KERN_CONV_TILE_CASES(a->r, a->g, fwd_body, a, 7)
 }
 
 INLINE void bwdw_body(const kern_conv_bwdw_args *a, size_t B, size_t G)
@@ -137,19 +120,5 @@ void kern_f32_conv2d_bwdw_ukernel_6x16__neon(const kern_conv_bwdw_args *a)
 {
     KERN_ASSERT(a->b >= 1 && a->b <= KERN_CONV_MR);
     KERN_ASSERT(a->g >= 1 && a->g <= 2);
-    switch (a->b * 2 + a->g - 1) {
-    case 2: bwdw_body(a, 1, 1); break;
-    case 3: bwdw_body(a, 1, 2); break;
-    case 4: bwdw_body(a, 2, 1); break;
-    case 5: bwdw_body(a, 2, 2); break;
-    case 6: bwdw_body(a, 3, 1); break;
-    case 7: bwdw_body(a, 3, 2); break;
-    case 8: bwdw_body(a, 4, 1); break;
-    case 9: bwdw_body(a, 4, 2); break;
-    case 10: bwdw_body(a, 5, 1); break;
-    case 11: bwdw_body(a, 5, 2); break;
-    case 12: bwdw_body(a, 6, 1); break;
-    case 13: bwdw_body(a, 6, 2); break;
-    default: KERN_ASSERT(false);
-    }
+    KERN_CONV_TILE_CASES(a->b, a->g, bwdw_body, a)
 }

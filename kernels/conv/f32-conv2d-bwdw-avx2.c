@@ -52,19 +52,5 @@ void kern_f32_conv2d_bwdw_ukernel_6x16__avx2(const kern_conv_bwdw_args *a)
 {
     KERN_ASSERT(a->b >= 1 && a->b <= KERN_CONV_MR);
     KERN_ASSERT(a->g >= 1 && a->g <= 2);
-    switch (a->b * 2 + a->g - 1) {
-    case 2: bwdw_body(a, 1, 1); break;
-    case 3: bwdw_body(a, 1, 2); break;
-    case 4: bwdw_body(a, 2, 1); break;
-    case 5: bwdw_body(a, 2, 2); break;
-    case 6: bwdw_body(a, 3, 1); break;
-    case 7: bwdw_body(a, 3, 2); break;
-    case 8: bwdw_body(a, 4, 1); break;
-    case 9: bwdw_body(a, 4, 2); break;
-    case 10: bwdw_body(a, 5, 1); break;
-    case 11: bwdw_body(a, 5, 2); break;
-    case 12: bwdw_body(a, 6, 1); break;
-    case 13: bwdw_body(a, 6, 2); break;
-    default: KERN_ASSERT(false);
-    }
+    KERN_CONV_TILE_CASES(a->b, a->g, bwdw_body, a)
 }

@@ -828,9 +828,7 @@ static void bww_run(const bww_ctx *c, kern_conv_bwdw_args *a,
  * layer3 as 7-row runs 3.5% slower (more accumulator reloads). The
  * stride-2 3x3s and the stem, also over the budget (41 and 23 KB), did not
  * gain from it (0.97-1.0x) and keep runs of about BWW_PIXELS. */
-#ifndef BWW_L1_BYTES
 #define BWW_L1_BYTES (20 * 1024 + 512)
-#endif
 
 static size_t bww_row_runs(const kern_conv_shape *s, const bww_geom *g)
 {
@@ -892,23 +890,29 @@ static void bww_task(void *vctx, size_t task, size_t thread)
         }
 }
 
-/* Adds the blocked gradient of groups [g0, g1) into OIHW: item
- * (ic, kh, kw) of channel g16 + j goes to dweight[g16 + j][item]. */
-static void bww_scatter(const bww_ctx *c, size_t g0, size_t g1)
+/* Adds the blocked gradient of channels [g0, g1) (16-channel groups, items
+ * per channel; `parts` copies part_floats apart, summed in order) into
+ * OIHW: item i of channel g16 + j goes to dweight[(g16 + j) * items + i].
+ * In tiles of 16 items: the tile's 1 KB of dwb stays in L1 while each
+ * channel's 16 items are added in one contiguous run. */
+static void bww_scatter(float *dweight, const float *dwb, size_t oc,
+                        size_t items, size_t parts, size_t part_floats,
+                        size_t g0, size_t g1)
 {
-    const kern_conv_shape *s = c->s;
-    size_t items = bwdw_items(s);
-    /* in tiles of 16 items: the tile's 1 KB of dwb stays in L1 while each
-     * channel's 16 items are added in one contiguous run */
     for (size_t g16 = g0; g16 < g1; g16 += 16) {
-        size_t gw = KERN_MIN(16, s->oc - g16);
-        const float *dwb = c->dwb + g16 * items;
+        size_t gw = KERN_MIN(16, oc - g16);
+        const float *gb = dwb + g16 * items;
         for (size_t i0 = 0; i0 < items; i0 += 16) {
             size_t i1 = KERN_MIN(items, i0 + 16);
             for (size_t j = 0; j < gw; j++) {
-                float *d = c->dweight + (g16 + j) * items;
-                for (size_t i = i0; i < i1; i++)
-                    d[i] += dwb[i * gw + j];
+                float *d = dweight + (g16 + j) * items;
+                for (size_t i = i0; i < i1; i++) {
+                    const float *p = gb + i * gw + j;
+                    float sum = p[0];
+                    for (size_t k = 1; k < parts; k++)
+                        sum += p[k * part_floats];
+                    d[i] += sum;
+                }
             }
         }
     }
@@ -919,7 +923,7 @@ static void bww_group_task(void *vctx, size_t task, size_t thread)
     const bww_ctx *c = vctx;
     size_t g0 = task * c->sg * 16, g1 = KERN_MIN(c->s->oc, g0 + c->sg * 16);
     bww_task(vctx, task, thread);
-    bww_scatter(c, g0, g1);
+    bww_scatter(c->dweight, c->dwb, c->s->oc, bwdw_items(c->s), 1, 0, g0, g1);
 }
 
 // --- backward-weights, 1x1 with stride: the input gathered per run ---------
@@ -1114,27 +1118,14 @@ static void bwf_task(void *vctx, size_t task, size_t thread)
         }
 }
 
-/* Split: adds the parts, in order, into OIHW (as bww_scatter, in tiles of
- * 16 items). */
+/* Split: adds the parts, in order, into OIHW. */
 static void bwf_scatter_task(void *vctx, size_t task, size_t thread)
 {
     const bwf_ctx *f = vctx;
     const kern_conv_shape *s = f->w.s;
-    size_t items = s->ic, g16 = task * 16, gw = KERN_MIN(16, s->oc - g16);
     (void)thread;
-    for (size_t i0 = 0; i0 < items; i0 += 16) {
-        size_t i1 = KERN_MIN(items, i0 + 16);
-        for (size_t j = 0; j < gw; j++) {
-            float *d = f->w.dweight + (g16 + j) * items;
-            for (size_t i = i0; i < i1; i++) {
-                const float *p = f->w.dwb + g16 * items + i * gw + j;
-                float sum = p[0];
-                for (size_t k = 1; k < f->parts; k++)
-                    sum += p[k * f->part_floats];
-                d[i] += sum;
-            }
-        }
-    }
+    bww_scatter(f->w.dweight, f->w.dwb, s->oc, s->ic, f->parts,
+                f->part_floats, task * 16, KERN_MIN(s->oc, task * 16 + 16));
 }
 
 static void bwf_run(const kern_conv_shape *s, float *dweight, const float *inp,

@@ -35,25 +35,37 @@ double bench_median(double *x, size_t n)
 
 #define BENCH_MAX_REPS 1000
 
-bench_stats bench_time(bench_fn fn, void *ctx, size_t min_reps,
-                       size_t max_reps, double min_seconds)
+/* Calls fn until it has run at least reps times and seconds have passed,
+ * or *n reaches cap, appending each call's time to times[*n]. */
+static void time_calls(bench_fn fn, void *ctx, size_t *rep, double *times,
+                       size_t *n, size_t cap, size_t reps, double seconds)
 {
-    static double times[BENCH_MAX_REPS];
-    if (max_reps > BENCH_MAX_REPS)
-        max_reps = BENCH_MAX_REPS;
-    size_t rep = 0;
-    fn(ctx, rep++);
-    size_t n = 0;
     double start = bench_now();
-    while (n < max_reps && (n < min_reps || bench_now() - start < min_seconds)) {
+    for (size_t i = 0;
+         *n < cap && (i < reps || bench_now() - start < seconds); i++) {
         double t0 = bench_now();
-        fn(ctx, rep++);
-        times[n++] = bench_now() - t0;
+        fn(ctx, (*rep)++);
+        times[(*n)++] = bench_now() - t0;
     }
+}
+
+static bench_stats stats_of(double *times, size_t n)
+{
     bench_stats s = {.reps = n};
     s.median = bench_median(times, n); /* sorts */
     s.best = n ? times[0] : 0.0;
     return s;
+}
+
+bench_stats bench_time(bench_fn fn, void *ctx, size_t min_reps,
+                       size_t max_reps, double min_seconds)
+{
+    static double times[BENCH_MAX_REPS];
+    size_t rep = 0, n = 0;
+    fn(ctx, rep++);
+    time_calls(fn, ctx, &rep, times, &n, KERN_MIN(max_reps, BENCH_MAX_REPS),
+               min_reps, min_seconds);
+    return stats_of(times, n);
 }
 
 double bench_time_median(bench_fn fn, void *ctx, size_t min_reps,
@@ -64,28 +76,6 @@ double bench_time_median(bench_fn fn, void *ctx, size_t min_reps,
 
 enum { PAIR_ROUNDS = 6 };
 
-/* One round of one side: calls fn until both limits are met or the sample
- * buffer is full, appending the call times to times[*n]. */
-static void pair_round(bench_fn fn, void *ctx, size_t *rep, double *times,
-                       size_t *n, size_t reps, double seconds)
-{
-    double start = bench_now();
-    for (size_t i = 0; *n < BENCH_MAX_REPS &&
-                       (i < reps || bench_now() - start < seconds); i++) {
-        double t0 = bench_now();
-        fn(ctx, (*rep)++);
-        times[(*n)++] = bench_now() - t0;
-    }
-}
-
-static bench_stats pair_stats(double *times, size_t n)
-{
-    bench_stats s = {.reps = n};
-    s.median = bench_median(times, n); /* sorts */
-    s.best = n ? times[0] : 0.0;
-    return s;
-}
-
 void bench_time_pair(bench_fn fa, void *ca, bench_fn fb, void *cb,
                      size_t min_reps, double min_seconds, bench_stats *sa,
                      bench_stats *sb)
@@ -94,19 +84,17 @@ void bench_time_pair(bench_fn fa, void *ca, bench_fn fb, void *cb,
     size_t ra = 0, rb = 0, na = 0, nb = 0;
     fa(ca, ra++);
     fb(cb, rb++);
-    size_t reps = (min_reps + PAIR_ROUNDS - 1) / PAIR_ROUNDS;
+    size_t reps = KERN_DIV_UP(min_reps, PAIR_ROUNDS);
     double seconds = min_seconds / PAIR_ROUNDS;
-    for (int r = 0; r < PAIR_ROUNDS; r++) {
-        if (r % 2 == 0) {
-            pair_round(fa, ca, &ra, ta, &na, reps, seconds);
-            pair_round(fb, cb, &rb, tb, &nb, reps, seconds);
-        } else {
-            pair_round(fb, cb, &rb, tb, &nb, reps, seconds);
-            pair_round(fa, ca, &ra, ta, &na, reps, seconds);
-        }
+    for (int r = 0; r < PAIR_ROUNDS; r++) { /* a b, b a, a b, ... */
+        if (r % 2 == 0)
+            time_calls(fa, ca, &ra, ta, &na, BENCH_MAX_REPS, reps, seconds);
+        time_calls(fb, cb, &rb, tb, &nb, BENCH_MAX_REPS, reps, seconds);
+        if (r % 2 == 1)
+            time_calls(fa, ca, &ra, ta, &na, BENCH_MAX_REPS, reps, seconds);
     }
-    *sa = pair_stats(ta, na);
-    *sb = pair_stats(tb, nb);
+    *sa = stats_of(ta, na);
+    *sb = stats_of(tb, nb);
 }
 
 // --- FMA peak ----------------------------------------------------------------------

@@ -68,10 +68,13 @@ int harness_predict_main(int argc, char **argv)
     classes = malloc((strlen(names) + 1) * sizeof *classes);
     nc = split_lines(names, classes, strlen(names) + 1);
     nn_plan_sizes plan = nn_plan(2, size, nc, 1);
-    if (!plan.total || !harness_arenas_alloc(&plan, arena, NULL))
+    if (!plan.total || !m || !harness_arenas_alloc(&plan, arena, NULL)) {
+        fprintf(stderr, "predict: %s: cannot set up a model of image size "
+                "%zu and %zu classes\n", argv[1], size, nc);
         goto done;
+    }
     ckpt_load_report r;
-    if (!plan.total || !m || !nn_model_init(m, 2, size, nc, 1, arena) ||
+    if (!nn_model_init(m, 2, size, nc, 1, arena) ||
         !harness_ckpt_load(f, m, false, &r))
         goto done;
     if (r.missing) {

@@ -10,8 +10,9 @@
  *   NCHW8c. Plain-input shapes support forward and backward_weights only
  *   (nothing needs the gradient of the image);
  * - weights OIHW (PyTorch order, as in the parameter arena) at the API edge;
- *   forward and backward_data read them packed (kern_conv_pack_weights, once
- *   per optimizer step), backward_weights accumulates straight into OIHW.
+ *   forward and backward_data read them packed (kern_conv_pack_weights,
+ *   whenever the weights change), backward_weights accumulates straight
+ *   into OIHW.
  * oc must be a multiple of 8. Any batch, image size, square kernel, stride
  * and padding with pad < kernel size work; spatial edges are handled.
  *

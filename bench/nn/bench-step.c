@@ -15,9 +15,10 @@
  *       threads, unfrozen and frozen, each in its own process (so each peak
  *       RSS is its own), plus PyTorch doing the same work
  *       (bench/nn/torch-step.py, run with /usr/bin/python3 when it has torch)
- *       between two resin runs whose mean is reported (a steady drift of
- *       the machine's speed cancels); 3 timed steps each; prints a table
- *       with the ratios and writes FILE.json.
+ *       in alternation: resin, PyTorch, resin, PyTorch, resin, each side's
+ *       median reported (the machine's speed drifts from minute to
+ *       minute); 3 timed steps each; prints a table with the ratios and
+ *       writes FILE.json.
  *
  * Peak RSS vs plan: RSS = the plan's arenas (each touched in full by the
  * step) + a fixed overhead (code, libc, thread stacks, the random batch:
@@ -242,15 +243,30 @@ static result run_child(const char *cmd, const char *prefix)
     return r;
 }
 
-/* The mean of two runs of the same configuration (peak RSS: the larger). */
-static result mean_result(result a, result b)
+/* The median (by img_s) of n runs of one configuration, the mean of the
+ * middle two for even n; peak RSS: the largest. Failed runs are skipped. */
+static result median_result(const result *runs, size_t n)
 {
-    if (!a.ok || !b.ok)
-        return a.ok ? a : b;
-    a.median_s = 0.5 * (a.median_s + b.median_s);
-    a.img_s = 0.5 * (a.img_s + b.img_s);
-    a.rss_mb = a.rss_mb > b.rss_mb ? a.rss_mb : b.rss_mb;
-    return a;
+    result ok[8], r = {0};
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < 8; i++)
+        if (runs[i].ok)
+            ok[k++] = runs[i];
+    if (k == 0)
+        return r;
+    for (size_t i = 1; i < k; i++) // insertion sort by img_s
+        for (size_t j = i; j > 0 && ok[j].img_s < ok[j - 1].img_s; j--) {
+            result t = ok[j];
+            ok[j] = ok[j - 1], ok[j - 1] = t;
+        }
+    r = ok[k / 2];
+    if (k % 2 == 0) {
+        r.img_s = 0.5 * (ok[k / 2 - 1].img_s + ok[k / 2].img_s);
+        r.median_s = 0.5 * (ok[k / 2 - 1].median_s + ok[k / 2].median_s);
+    }
+    for (size_t i = 0; i < k; i++)
+        r.rss_mb = ok[i].rss_mb > r.rss_mb ? ok[i].rss_mb : r.rss_mb;
+    return r;
 }
 
 static bool have_torch(void)
@@ -259,6 +275,8 @@ static bool have_torch(void)
            system("/usr/bin/python3 -c 'import torch, torchvision' "
                   ">/dev/null 2>&1") == 0;
 }
+
+#define ROUNDS 2 /* PyTorch runs per configuration in the suite */
 
 static int suite(const char *self, const char *json)
 {
@@ -284,20 +302,26 @@ static int suite(const char *self, const char *json)
                      "%s --batch %zu --size %zu --threads %zu --steps %zu%s",
                      self, batches[b], size, threads, steps,
                      frozen ? " --frozen" : "");
-            result r = run_child(cmd, "resin ");
-            result t = {0};
+            /* resin and PyTorch alternately, resin first and last
+             * (ROUNDS of PyTorch, ROUNDS + 1 of resin), each side's median:
+             * the machine's speed drifts 10-20% from minute to minute, and
+             * a single PyTorch run moved the ratio by as much. */
+            result rs[ROUNDS + 1], ts[ROUNDS];
+            size_t nr = 0, nt = 0;
+            rs[nr++] = run_child(cmd, "resin ");
             if (torch) {
-                /* resin, PyTorch, resin again: the mean of the two resin
-                 * runs cancels a steady drift of the machine's speed. */
                 char tcmd[8192];
                 snprintf(tcmd, sizeof tcmd,
                          "/usr/bin/python3 bench/nn/torch-step.py --batch %zu "
                          "--size %zu --threads %zu --steps %zu%s",
                          batches[b], size, threads, steps,
                          frozen ? " --frozen" : "");
-                t = run_child(tcmd, "torch ");
-                r = mean_result(r, run_child(cmd, "resin "));
+                for (size_t i = 0; i < ROUNDS; i++) {
+                    ts[nt++] = run_child(tcmd, "torch ");
+                    rs[nr++] = run_child(cmd, "resin ");
+                }
             }
+            result r = median_result(rs, nr), t = median_result(ts, nt);
             if (!frozen)
                 unfrozen[b] = r;
             printf("%-6zu %-7s %10.3f %10.3f %8.2f %10.1f %10.1f %9.1f %9.3f\n",

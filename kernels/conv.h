@@ -81,10 +81,12 @@ void kern_conv_nchw8c_to_nchw(float *restrict dst, const float *restrict src,
  * KERN_CONV_BACKWARD_DATA; 0 for KERN_CONV_BACKWARD_WEIGHTS, which needs none). */
 size_t kern_conv_packed_size(const kern_conv_shape *s, kern_conv_pass pass);
 
-/* Packs OIHW weights (OC, IC, KH, KW) for `pass`. The packed order is the
- * same for every ISA (see kernels/README.md). */
+/* Packs OIHW weights (OC, IC, KH, KW) for `pass`, one task per 16-channel
+ * group on the pool (NULL: serial). The packed order is the same for every
+ * ISA (see kernels/README.md). */
 void kern_conv_pack_weights(const kern_conv_shape *s, kern_conv_pass pass,
-                            float *restrict packed, const float *restrict w);
+                            float *restrict packed, const float *restrict w,
+                            const kern_pool *pool);
 
 // --- the passes (dispatched by kern_init) --------------------------------------------
 size_t kern_conv_scratch_size(const kern_conv_shape *s, kern_conv_pass pass,

@@ -46,39 +46,59 @@ size_t kern_conv_packed_size(const kern_conv_shape *s, kern_conv_pass pass)
     return s->oc * s->ic * s->kh * s->kw * sizeof(float);
 }
 
-/* w (nout x nin roles of OC, IC) -> [group 16][nin/cb][KH][KW][cb][gw].
- * transposed: the "output" channel is IC (w index [in][out]) and the taps
- * are stored flipped, so the backward-data walk (dout rows in ascending
- * address) reads the weights in ascending address too. */
-static void pack(float *restrict dst, const float *restrict w, size_t nout,
-                 size_t nin, size_t kh, size_t kw, size_t cb, bool transposed,
-                 size_t ic)
+/* One packing job: w (nout x nin roles of OC, IC) ->
+ * [group 16][nin/cb][KH][KW][cb][gw]. transposed: the "output" channel is
+ * IC (w index [in][out]) and the taps are stored flipped, so the
+ * backward-data walk (dout rows in ascending address) reads the weights in
+ * ascending address too. */
+typedef struct pack_job {
+    float *dst;
+    const float *w;
+    size_t nout, nin, taps, cb, ic;
+    bool transposed;
+} pack_job;
+
+/* One 16-channel group (a task), written in address order: for each
+ * input block, tap and channel, the gw weights of the group's "output"
+ * channels, gathered from gw rows of w (forward: stride IC x taps; with
+ * the roles transposed: consecutive, taps apart, read with the taps
+ * flipped). Row pointers instead of an OIHW index per value. */
+static void pack_group(void *vjob, size_t task, size_t thread)
 {
-    size_t taps = kh * kw;
-    for (size_t g = 0; g < nout; g += 16) {
-        size_t gw = KERN_MIN(16, nout - g);
-        float *d = dst + g * nin * taps;
-        for (size_t b = 0; b < nin / cb; b++)
-            for (size_t t = 0; t < taps; t++)
-                for (size_t c = 0; c < cb; c++)
-                    for (size_t j = 0; j < gw; j++) {
-                        size_t o = g + j, i = b * cb + c;
-                        size_t oc = transposed ? i : o, icn = transposed ? o : i;
-                        size_t tt = transposed ? taps - 1 - t : t;
-                        *d++ = w[(oc * ic + icn) * taps + tt];
-                    }
-    }
+    (void)thread;
+    const pack_job *p = vjob;
+    size_t g = task * 16, gw = KERN_MIN(16, p->nout - g);
+    size_t taps = p->taps, cb = p->cb;
+    /* floats between the weights of consecutive group channels */
+    size_t js = p->transposed ? taps : p->ic * taps;
+    float *d = p->dst + g * p->nin * taps;
+    for (size_t b = 0; b < p->nin / cb; b++)
+        for (size_t t = 0; t < taps; t++)
+            for (size_t c = 0; c < cb; c++) {
+                size_t i = b * cb + c;
+                const float *src =
+                    p->transposed
+                        ? p->w + (i * p->ic + g) * taps + (taps - 1 - t)
+                        : p->w + (g * p->ic + i) * taps + t;
+                for (size_t j = 0; j < gw; j++)
+                    *d++ = src[j * js];
+            }
 }
 
 void kern_conv_pack_weights(const kern_conv_shape *s, kern_conv_pass pass,
-                            float *restrict packed, const float *restrict w)
+                            float *restrict packed, const float *restrict w,
+                            const kern_pool *pool)
 {
     KERN_ASSERT(s->oc % 8 == 0);
+    pack_job p = {packed, w, s->oc, s->ic, s->kh * s->kw, 8, s->ic, false};
     if (pass == KERN_CONV_FORWARD) {
-        size_t cb = kern_conv_plain_input(s) ? 1 : 8;
-        pack(packed, w, s->oc, s->ic, s->kh, s->kw, cb, false, s->ic);
+        if (kern_conv_plain_input(s))
+            p.cb = 1;
     } else if (pass == KERN_CONV_BACKWARD_DATA) {
         KERN_ASSERT(!kern_conv_plain_input(s));
-        pack(packed, w, s->ic, s->oc, s->kh, s->kw, 8, true, s->ic);
+        p.nout = s->ic, p.nin = s->oc, p.transposed = true;
+    } else {
+        return;
     }
+    kern_parallel_for(pool, pack_group, &p, KERN_DIV_UP(p.nout, 16));
 }

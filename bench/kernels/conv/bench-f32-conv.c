@@ -124,7 +124,7 @@ static resin_run *resin_open(const kern_conv_shape *s, kern_conv_pass pass,
     r->dw = random_floats(nw);
     r->wpack = xalloc(nw * sizeof(float));
     if (pass != KERN_CONV_BACKWARD_WEIGHTS)
-        kern_conv_pack_weights(s, pass, r->wpack, r->w);
+        kern_conv_pack_weights(s, pass, r->wpack, r->w, r->pool);
     r->scratch = xalloc(kern_conv_scratch_size(s, pass, pool));
     return r;
 }

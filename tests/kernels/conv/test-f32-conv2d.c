@@ -187,7 +187,7 @@ static void test_forward(const conv_case *c, uint64_t seed)
     kern_conv_forward__ref(&s, mag, ax, aw);
     float *xk = to_kernel(x, s.n, s.ic, s.h * s.w);
     float *wp = tu_alloc(kern_conv_packed_size(&s, KERN_CONV_FORWARD));
-    kern_conv_pack_weights(&s, KERN_CONV_FORWARD, wp, w);
+    kern_conv_pack_weights(&s, KERN_CONV_FORWARD, wp, w, NULL);
     float *out = tu_alloc(no * 4), *plain = tu_alloc(no * 4);
     kern_isa isas[KERN_ISA_COUNT];
     size_t nisa = tu_isas(isas);
@@ -229,7 +229,7 @@ static void test_backward_data(const conv_case *c, uint64_t seed)
     float *dk = to_kernel(d, s.n, s.oc, s.oh * s.ow);
     float *pk = to_kernel(prior, s.n, s.ic, s.h * s.w);
     float *wp = tu_alloc(kern_conv_packed_size(&s, KERN_CONV_BACKWARD_DATA));
-    kern_conv_pack_weights(&s, KERN_CONV_BACKWARD_DATA, wp, w);
+    kern_conv_pack_weights(&s, KERN_CONV_BACKWARD_DATA, wp, w, NULL);
     float *dinp = tu_alloc(ni * 4), *plain = tu_alloc(ni * 4);
     kern_isa isas[KERN_ISA_COUNT];
     size_t nisa = tu_isas(isas);
@@ -400,8 +400,9 @@ Test(conv_layout, nchw8c_round_trip)
 }
 
 /* The packed order of kernels/README.md: per 16-channel group,
- * [in-block][KH][KW][cb][gw]; backward-data transposed, taps flipped. */
-static void check_packing(size_t ic, size_t oc)
+ * [in-block][KH][KW][cb][gw]; backward-data transposed, taps flipped;
+ * serial and with the groups spread over two threads. */
+static void check_packing(size_t ic, size_t oc, const kern_pool *pool)
 {
     kern_conv_shape s = kern_conv_shape_make(1, ic, oc, 5, 5, 3, 1, 1);
     size_t nw = oc * ic * 9;
@@ -411,7 +412,7 @@ static void check_packing(size_t ic, size_t oc)
     cr_assert_eq(kern_conv_packed_size(&s, KERN_CONV_FORWARD), nw * 4);
     cr_assert_eq(kern_conv_packed_size(&s, KERN_CONV_BACKWARD_WEIGHTS), 0);
     tu_poison_nan(p, nw);
-    kern_conv_pack_weights(&s, KERN_CONV_FORWARD, p, w);
+    kern_conv_pack_weights(&s, KERN_CONV_FORWARD, p, w, pool);
     for (size_t o = 0; o < oc; o++)
         for (size_t c = 0; c < ic; c++)
             for (size_t t = 0; t < 9; t++) {
@@ -423,7 +424,7 @@ static void check_packing(size_t ic, size_t oc)
                              t);
             }
     tu_poison_nan(p, nw);
-    kern_conv_pack_weights(&s, KERN_CONV_BACKWARD_DATA, p, w);
+    kern_conv_pack_weights(&s, KERN_CONV_BACKWARD_DATA, p, w, pool);
     for (size_t o = 0; o < oc; o++)
         for (size_t c = 0; c < ic; c++)
             for (size_t t = 0; t < 9; t++) {
@@ -441,9 +442,15 @@ static void check_packing(size_t ic, size_t oc)
  * groups in both roles, several input blocks. */
 Test(conv_layout, weight_packing)
 {
-    check_packing(16, 24);
-    check_packing(72, 136);
-    check_packing(136, 72);
+    pools p = {0};
+    for (size_t t = 1; t <= 2; t++) {
+        const kern_pool *pool = pool_for(t, &p);
+        check_packing(16, 24, pool);
+        check_packing(72, 136, pool);
+        check_packing(136, 72, pool);
+    }
+    if (p.two)
+        harness_pool_free(p.two);
 }
 
 // --- the reference against finite differences ------------------------------------------

@@ -88,10 +88,12 @@ static size_t pad_scratch(const pad_geom *g)
     return pad_none(g) ? 0 : pad_floats(g);
 }
 
-/* 8 floats (one NCHW8c pixel) as one value: the copy moves 16 or 32 bytes
- * at a time whatever the target (a float loop ran at one per cycle). */
-typedef float pad_px
-    __attribute__((vector_size(32), aligned(4), may_alias));
+/* One NCHW8c pixel, copied as one object: two vector moves on SSE, one
+ * on wider targets (a float-by-float loop ran at one float per cycle).
+ * Used by the padding copy and the 1x1/2 gather. */
+typedef struct px8 {
+    float v[8];
+} px8;
 
 /* Rows [y0, y1) of every padded plane. */
 static void pad_rows(const pad_geom *g, float *restrict dst,
@@ -109,13 +111,13 @@ static void pad_rows(const pad_geom *g, float *restrict dst,
                     d[i] = 0.0f;
                 if (px)
                     for (; i < lo + len; i += 8)
-                        *(pad_px *)(d + i) = *(const pad_px *)(s + i - lo);
+                        *(px8 *)(d + i) = *(const px8 *)(s + i - lo);
                 for (; i < lo + len; i++)
                     d[i] = s[i - lo];
             }
             if (px)
                 for (; i < row; i += 8)
-                    *(pad_px *)(d + i) = (pad_px){0};
+                    *(px8 *)(d + i) = (px8){{0}};
             for (; i < row; i++)
                 d[i] = 0.0f;
         }
@@ -1013,12 +1015,6 @@ typedef struct bwf_ctx {
     char *bufs;         // per thread: (IC/8, cap, 8)
     size_t buf_bytes, part_floats, parts, osplit;
 } bwf_ctx;
-
-/* One NCHW8c pixel, copied as one object (two vector moves on SSE; the
- * float-by-float loop ran at a quarter of the speed). */
-typedef struct px8 {
-    float v[8];
-} px8;
 
 /* Gathers output rows [y0, y1) of images [n0, n1) (input rows and columns
  * stride apart) into buf (IC/8, cap, 8), pixels in image, row, column

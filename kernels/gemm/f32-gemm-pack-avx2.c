@@ -122,23 +122,35 @@ void kern_f32_gemm_packan_6__avx2(size_t mc, size_t kc, const float *a,
 
 /* A stored (K, M), a at [p0][i0] -> 6-row panels (kc, 6) of op(A), rows past
  * mc zeroed: each column of a panel is 6 contiguous floats of a row of A.
- * m_left: columns of stored A from i0 to the end of its row, so 8-wide loads
- * stay inside it. */
+ * Row by row of A (one contiguous read of mc floats per row, as packbn
+ * does), the row 4 steps ahead prefetched: rows of A lie lda apart, a page
+ * or more, where the hardware prefetcher does not follow, and walking one
+ * panel at a time down all kc rows waited on memory once per row and panel
+ * (4608 x 49 x 512 TN). m_left: columns of stored A from i0 to the end of
+ * its row, so 8-wide loads stay inside it. */
 void kern_f32_gemm_packat_6__avx2(size_t mc, size_t kc, const float *a,
                                   size_t lda, size_t m_left,
                                   float *restrict dst)
 {
-    for (size_t i = 0; i < mc; i += 6, a += 6, dst += 6 * kc) {
-        size_t mr = KERN_MIN((size_t)6, mc - i);
-        if (mr < 6) {
-            pack_tail6(mr, kc, a, 1, lda, dst);
-        } else if (i + 8 <= m_left) {
-            for (size_t p = 0; p < kc; p++)
-                store6(dst + p * 6, _mm256_loadu_ps(a + p * lda));
-        } else {
-            for (size_t p = 0; p < kc; p++)
-                for (size_t q = 0; q < 6; q++)
-                    dst[p * 6 + q] = a[p * lda + q];
+    /* Panels [0, wide) take one 8-wide load per column. */
+    size_t wide = mc / 6 * 6;
+    while (wide > 0 && wide + 2 > m_left)
+        wide -= 6;
+    for (size_t p = 0; p < kc; p++) {
+        const float *src = a + p * lda;
+        if (p + 4 < kc)
+            for (size_t i = 0; i < mc; i += 16)
+                _mm_prefetch((const char *)(src + 4 * lda + i), _MM_HINT_T0);
+        float *d = dst + p * 6;
+        size_t i = 0;
+        for (; i < wide; i += 6, d += 6 * kc)
+            store6(d, _mm256_loadu_ps(src + i));
+        for (; i < mc; i += 6, d += 6 * kc) {
+            size_t mr = KERN_MIN((size_t)6, mc - i);
+            for (size_t q = 0; q < mr; q++)
+                d[q] = src[i + q];
+            for (size_t q = mr; q < 6; q++)
+                d[q] = 0.0f;
         }
     }
 }

@@ -43,24 +43,40 @@ static inline void transpose8x8(__m256 r[8])
     r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
+/* Rows h .. h + 8 of a 16-column panel of B stored (N, K) at b, columns p
+ * .. p + 8 of them (rows >= nr read as zeros) -> dst rows p .. p + 8,
+ * columns h .. h + 8. */
+static inline void packbt_8x8(const float *b, size_t ldb, size_t h,
+                              size_t nr, size_t p, float *restrict dst)
+{
+    __m256 r[8];
+    for (size_t i = 0; i < 8; i++)
+        r[i] = h + i < nr ? _mm256_loadu_ps(b + (h + i) * ldb + p)
+                          : _mm256_setzero_ps();
+    transpose8x8(r);
+    for (size_t i = 0; i < 8; i++)
+        _mm256_storeu_ps(dst + (p + i) * 16 + h, r[i]);
+}
+
 /* B stored (N, K), b at [j0][p0] -> 16-column panels (kc, 16) of op(B),
- * zero-padded past nc. */
+ * zero-padded past nc. Ragged last panels are transposed 8 x 8 too, with
+ * zero rows (64 x 37 x 512 NT packs a panel of 5 columns in every call, one
+ * element at a time it cost 9% of the call). */
 void kern_f32_gemm_packbt_16__avx2(size_t kc, size_t nc, const float *b,
                                    size_t ldb, float *restrict dst)
 {
     for (size_t j = 0; j < nc; j += 16, b += 16 * ldb, dst += 16 * kc) {
         size_t nr = KERN_MIN((size_t)16, nc - j);
         size_t p = 0;
-        if (nr == 16)
-            for (; p + 8 <= kc; p += 8)
-                for (size_t h = 0; h < 16; h += 8) {
-                    __m256 r[8];
-                    for (size_t i = 0; i < 8; i++)
-                        r[i] = _mm256_loadu_ps(b + (h + i) * ldb + p);
-                    transpose8x8(r);
-                    for (size_t i = 0; i < 8; i++)
-                        _mm256_storeu_ps(dst + (p + i) * 16 + h, r[i]);
-                }
+        for (; p + 8 <= kc; p += 8) {
+            if (nr == 16) { /* constant row counts: no tests in the loads */
+                packbt_8x8(b, ldb, 0, 16, p, dst);
+                packbt_8x8(b, ldb, 8, 16, p, dst);
+            } else {
+                packbt_8x8(b, ldb, 0, nr, p, dst);
+                packbt_8x8(b, ldb, 8, nr, p, dst);
+            }
+        }
         for (; p < kc; p++) {
             for (size_t jj = 0; jj < nr; jj++)
                 dst[p * 16 + jj] = b[jj * ldb + p];

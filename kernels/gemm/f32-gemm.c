@@ -78,31 +78,16 @@ const kern_f32_gemm_config *kern_f32_gemm_active_config(void)
 
 // --- workspace ---------------------------------------------------------------
 
-/* Depth of the KC blocks for a given K: KC, unless blocks up to a quarter
- * deeper cover K in fewer passes, then K split into equal blocks (64 x 3136
- * x 576: two passes of 288 instead of 256, 256 and 64; each pass reads and
- * writes the block of C once more and calls the microkernels once more). */
-static size_t kc_step(const kern_f32_gemm_config *cfg, size_t k)
-{
-    size_t kmax = cfg->kc + cfg->kc / 4;
-    size_t passes = KERN_DIV_UP(k, kmax);
-    if (passes >= KERN_DIV_UP(k, cfg->kc))
-        return cfg->kc;
-    return KERN_MIN(KERN_ROUND_UP(KERN_DIV_UP(k, passes), (size_t)4), kmax);
-}
-
 static size_t pack_a_floats(const kern_f32_gemm_config *cfg, size_t m,
                             size_t k)
 {
-    return KERN_ROUND_UP(KERN_MIN(m, cfg->mc), cfg->mr) *
-           KERN_MIN(k, kc_step(cfg, k));
+    return KERN_ROUND_UP(KERN_MIN(m, cfg->mc), cfg->mr) * KERN_MIN(k, cfg->kc);
 }
 
 static size_t pack_b_floats(const kern_f32_gemm_config *cfg, size_t n,
                             size_t k)
 {
-    return KERN_MIN(k, kc_step(cfg, k)) *
-           KERN_ROUND_UP(KERN_MIN(n, cfg->nc), cfg->nr);
+    return KERN_MIN(k, cfg->kc) * KERN_ROUND_UP(KERN_MIN(n, cfg->nc), cfg->nr);
 }
 
 static size_t thread_bytes(const kern_f32_gemm_config *cfg, size_t m, size_t n,
@@ -233,7 +218,6 @@ typedef struct gemm_call {
     size_t ws_thread;   // bytes per thread
     const kern_f32_gemm_config *cfg;
     size_t tn, ms, ns;  // task grid: tn columns, blocks of ms x ns
-    size_t kc;          // depth of the KC blocks, kc_step
 } gemm_call;
 
 /* Pointer to op(X)[i][p] for X stored row-major with leading dimension ld. */
@@ -374,8 +358,8 @@ static void gemm_block(const gemm_call *g, size_t i0, size_t mm, size_t j0,
         group = KERN_MIN(group, GEMM_FUSED_PANELS * cfg->nr);
     for (size_t jc = 0; jc < nn; jc += cfg->nc) {
         size_t nc = KERN_MIN(cfg->nc, nn - jc);
-        for (size_t pc = 0; pc < g->k; pc += g->kc) {
-            size_t kc = KERN_MIN(g->kc, g->k - pc);
+        for (size_t pc = 0; pc < g->k; pc += cfg->kc) {
+            size_t kc = KERN_MIN(cfg->kc, g->k - pc);
             float beta = pc == 0 ? g->beta : 1.0f;
             for (size_t ic = 0; ic < mm; ic += cfg->mc) {
                 size_t mc = KERN_MIN(cfg->mc, mm - ic);
@@ -390,12 +374,12 @@ static void gemm_block(const gemm_call *g, size_t i0, size_t mm, size_t j0,
                     b_prefetch pf, *ppf = 0;
                     size_t jn = jg + group, pn = pc;
                     if (jn >= nc)
-                        jn = 0, pn = pc + g->kc;
+                        jn = 0, pn = pc + cfg->kc;
                     if (group < nc && pn < g->k) {
                         size_t calls = KERN_DIV_UP(ng, cfg->nr) *
                                        KERN_DIV_UP(mc, cfg->mr);
                         pf = b_prefetch_init(g, pn, j0 + jc + jn,
-                                             KERN_MIN(g->kc, g->k - pn),
+                                             KERN_MIN(cfg->kc, g->k - pn),
                                              KERN_MIN(group, nc - jn), calls);
                         ppf = &pf;
                     }
@@ -535,8 +519,8 @@ static void gemm_shared_b(const gemm_call *g, const kern_pool *pool,
     for (s.jc = 0; s.jc < g->n; s.jc += cfg->nc) {
         s.nc = KERN_MIN(cfg->nc, g->n - s.jc);
         s.pack_w = KERN_ROUND_UP(KERN_DIV_UP(s.nc, t), cfg->nr);
-        for (s.pc = 0; s.pc < g->k; s.pc += g->kc) {
-            s.kc = KERN_MIN(g->kc, g->k - s.pc);
+        for (s.pc = 0; s.pc < g->k; s.pc += cfg->kc) {
+            s.kc = KERN_MIN(cfg->kc, g->k - s.pc);
             kern_parallel_for(pool, shared_pack_task, &s, t);
             kern_parallel_for(pool, shared_compute_task, &s, tasks);
         }
@@ -579,12 +563,11 @@ void kern_f32_gemm(kern_trans ta, kern_trans tb, size_t m, size_t n, size_t k,
         .ta = ta, .tb = tb, .m = m, .n = n, .k = k, .alpha = alpha,
         .beta = beta, .a = a, .b = b, .lda = lda, .ldb = ldb, .ldc = ldc,
         .c = c, .workspace = workspace, .cfg = active,
-        .kc = kc_step(active, k),
     };
     g.ws_thread = kern_f32_gemm_workspace_size(m, n, k, 1);
     size_t t = choose_grid(&g, kern_pool_threads(pool));
     if (t > 1 && g.tn == 1 && g.ms > active->mc &&
-        2 * g.m * KERN_MIN(n, active->nc) * KERN_MIN(k, g.kc) >=
+        2 * g.m * KERN_MIN(n, active->nc) * KERN_MIN(k, active->kc) >=
             GEMM_SHARED_MIN_FLOPS * t) {
         gemm_shared_b(&g, pool, t);
         return;

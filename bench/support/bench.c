@@ -74,27 +74,49 @@ double bench_time_median(bench_fn fn, void *ctx, size_t min_reps,
     return bench_time(fn, ctx, min_reps, max_reps, min_seconds).median;
 }
 
-enum { PAIR_ROUNDS = 6 };
+enum { ROUNDS = 6 };
+
+static void idle(double seconds)
+{
+    if (seconds <= 0)
+        return;
+    struct timespec ts = {(time_t)seconds,
+                          (long)(1e9 * (seconds - (double)(time_t)seconds))};
+    nanosleep(&ts, NULL);
+}
+
+void bench_time_rounds(size_t n, const bench_side *side, size_t min_reps,
+                       double min_seconds, bench_stats *out)
+{
+    static double times[BENCH_MAX_SIDES][BENCH_MAX_REPS];
+    size_t rep[BENCH_MAX_SIDES] = {0}, got[BENCH_MAX_SIDES] = {0};
+    KERN_ASSERT(n <= BENCH_MAX_SIDES);
+    for (size_t i = 0; i < n; i++) {
+        side[i].fn(side[i].ctx, rep[i]++);
+        idle(side[i].settle);
+    }
+    size_t reps = KERN_DIV_UP(min_reps, ROUNDS);
+    double seconds = min_seconds / ROUNDS;
+    for (int r = 0; r < ROUNDS; r++) /* 0 1 2, 2 1 0, 0 1 2, ... */
+        for (size_t k = 0; k < n; k++) {
+            size_t i = r % 2 ? n - 1 - k : k;
+            time_calls(side[i].fn, side[i].ctx, &rep[i], times[i], &got[i],
+                       BENCH_MAX_REPS, reps, seconds);
+            idle(side[i].settle);
+        }
+    for (size_t i = 0; i < n; i++)
+        out[i] = stats_of(times[i], got[i]);
+}
 
 void bench_time_pair(bench_fn fa, void *ca, bench_fn fb, void *cb,
                      size_t min_reps, double min_seconds, bench_stats *sa,
                      bench_stats *sb)
 {
-    static double ta[BENCH_MAX_REPS], tb[BENCH_MAX_REPS];
-    size_t ra = 0, rb = 0, na = 0, nb = 0;
-    fa(ca, ra++);
-    fb(cb, rb++);
-    size_t reps = KERN_DIV_UP(min_reps, PAIR_ROUNDS);
-    double seconds = min_seconds / PAIR_ROUNDS;
-    for (int r = 0; r < PAIR_ROUNDS; r++) { /* a b, b a, a b, ... */
-        if (r % 2 == 0)
-            time_calls(fa, ca, &ra, ta, &na, BENCH_MAX_REPS, reps, seconds);
-        time_calls(fb, cb, &rb, tb, &nb, BENCH_MAX_REPS, reps, seconds);
-        if (r % 2 == 1)
-            time_calls(fa, ca, &ra, ta, &na, BENCH_MAX_REPS, reps, seconds);
-    }
-    *sa = stats_of(ta, na);
-    *sb = stats_of(tb, nb);
+    bench_side side[2] = {{fa, ca, 0.0}, {fb, cb, 0.0}};
+    bench_stats st[2];
+    bench_time_rounds(2, side, min_reps, min_seconds, st);
+    *sa = st[0];
+    *sb = st[1];
 }
 
 // --- FMA peak ----------------------------------------------------------------------
@@ -109,16 +131,28 @@ static volatile float fma_sink;
  * the probe reads one core's peak as two cores'. */
 typedef struct fma_start {
     atomic_size_t started;
-    size_t threads;
+    size_t threads, iters;
 } fma_start;
 
 static void fma_task(void *ctx, size_t task, size_t thread)
 {
     fma_start *b = ctx;
+    (void)task, (void)thread;
     atomic_fetch_add(&b->started, 1);
     while (atomic_load(&b->started) < b->threads)
         ;
-    fma_sink = bench_fma_chains__avx2(FMA_ITERS);
+    fma_sink = bench_fma_chains__avx2(b->iters);
+}
+
+static double fma_flop(size_t threads, size_t iters)
+{
+    return (double)threads * (double)iters * 12 * 16;
+}
+
+static void fma_run(kern_pool *pool, size_t threads, size_t iters)
+{
+    fma_start start = {0, threads, iters};
+    kern_parallel_for(pool, fma_task, &start, threads);
 }
 
 double bench_fma_peak_gflops(size_t threads)
@@ -132,16 +166,47 @@ double bench_fma_peak_gflops(size_t threads)
         return 0.0;
     double best = 0.0;
     for (int r = 0; r < 5; r++) {
-        fma_start start = {0, threads};
         double t0 = bench_now();
-        kern_parallel_for(pool, fma_task, &start, threads);
-        double t = bench_now() - t0;
-        double gflops = 1e-9 * (double)threads * FMA_ITERS * 12 * 16 / t;
+        fma_run(pool, threads, FMA_ITERS);
+        double gflops = 1e-9 * fma_flop(threads, FMA_ITERS) /
+                        (bench_now() - t0);
         if (gflops > best)
             best = gflops;
     }
     harness_pool_free(pool);
     return best;
+}
+
+/* 1M steps: about 2 ms per call at the peak, short enough to interleave. */
+#define PROBE_ITERS ((size_t)1 << 20)
+
+bool bench_probe_init(bench_probe *p, size_t threads)
+{
+    *p = (bench_probe){.threads = threads ? threads : 1};
+    if (!kern_isa_available(KERN_ISA_AVX2))
+        return false;
+    if (p->threads > 1 && !(p->pool = harness_pool_create(p->threads)))
+        return false;
+    return true;
+}
+
+void bench_probe_call(void *ctx, size_t rep)
+{
+    bench_probe *p = ctx;
+    (void)rep;
+    fma_run(p->pool, p->threads, PROBE_ITERS);
+}
+
+double bench_probe_gflops(const bench_probe *p, double seconds)
+{
+    return seconds > 0 ? 1e-9 * fma_flop(p->threads, PROBE_ITERS) / seconds
+                       : 0.0;
+}
+
+void bench_probe_free(bench_probe *p)
+{
+    harness_pool_free(p->pool);
+    p->pool = NULL;
 }
 
 size_t bench_llc_bytes(void)

@@ -37,10 +37,23 @@ bench_stats bench_time(bench_fn fn, void *ctx, size_t min_reps,
 double bench_time_median(bench_fn fn, void *ctx, size_t min_reps,
                          size_t max_reps, double min_seconds);
 
-/* Times fa(ca, rep) and fb(cb, rep) in alternating rounds (a then b, then b
- * then a, ...), each side at least min_reps calls and min_seconds in all,
- * so a drift in the machine's speed during the measurement moves both sides
- * alike and their ratio holds. Each side is called once to warm up first. */
+/* Times side[i].fn(side[i].ctx, rep) for i < n (at most BENCH_MAX_SIDES)
+ * in alternating rounds (0 1 2, then 2 1 0, ...), each side at least
+ * min_reps calls and min_seconds in all, so a drift in the machine's speed
+ * during the measurement moves every side alike and their ratios hold.
+ * Each side is called once to warm up first. After each of its runs of
+ * calls a side leaves the machine idle for `settle` seconds (untimed): a
+ * library whose worker threads spin after a call (OpenBLAS yields in a loop
+ * for about 0.1 s) would otherwise take a core from the next side.
+ * bench_time_pair: two sides, no settling. */
+#define BENCH_MAX_SIDES 4
+typedef struct bench_side {
+    bench_fn fn;
+    void *ctx;
+    double settle;
+} bench_side;
+void bench_time_rounds(size_t n, const bench_side *side, size_t min_reps,
+                       double min_seconds, bench_stats *out);
 void bench_time_pair(bench_fn fa, void *ca, bench_fn fb, void *cb,
                      size_t min_reps, double min_seconds, bench_stats *sa,
                      bench_stats *sb);
@@ -53,6 +66,19 @@ double bench_fma_peak_gflops(size_t threads);
 /* The same probe's inner loop (bench/support/fma-peak-avx2.c): iters steps
  * of 12 FMAs, returns a value that depends on all of them. */
 float bench_fma_chains__avx2(size_t iters);
+
+/* The probe as a short bench_fn (about 2 ms a call) to time in rounds
+ * beside a kernel: the peak of the same minutes, which on this drifting VM
+ * is the fair denominator of a % of peak. init returns false without
+ * AVX2+FMA or a pool. */
+typedef struct bench_probe {
+    kern_pool *pool;
+    size_t threads;
+} bench_probe;
+bool bench_probe_init(bench_probe *p, size_t threads);
+void bench_probe_call(void *ctx, size_t rep);
+double bench_probe_gflops(const bench_probe *p, double seconds);
+void bench_probe_free(bench_probe *p);
 
 /* Last-level cache size in bytes (sysfs; 32 MiB if unknown). */
 size_t bench_llc_bytes(void);

@@ -10,7 +10,9 @@
  *       (forward, weight and data gradients, the head's linear layers) at 1
  *       and 2 threads; a table on stdout and the same rows in FILE.json.
  *
- * GFLOP/s = 2 M N K / median seconds. Operands are rotated through enough
+ * GFLOP/s = 2 M N K / median seconds. resin, OpenBLAS and a short FMA probe
+ * run in alternating rounds, so the ratio and the % of peak beside the probe
+ * of the same minutes hold while this VM's speed drifts. Operands are rotated through enough
  * copies to exceed the last-level cache, so every call starts cold (as
  * XNNPACK's gemm benchmark does); both libraries get the same buffers.
  */
@@ -147,8 +149,13 @@ static double sample_error(const gemm_bench *g)
 typedef struct result {
     double sec, gflops, best_gflops, err;
     double blas_sec, blas_gflops, blas_best_gflops;
+    double probe_gflops; /* the FMA probe timed in rounds beside the shape */
 } result;
 
+/* resin, OpenBLAS and the FMA probe in alternating rounds (bench_time_rounds),
+ * so their ratios hold while this VM's speed drifts; OpenBLAS's threads
+ * spin for about 0.1 s after a call, so on two threads its runs are
+ * followed by an idle 0.15 s. */
 static result measure(shape s, size_t threads, double min_seconds)
 {
     gemm_bench g;
@@ -157,19 +164,46 @@ static result measure(shape s, size_t threads, double min_seconds)
     result r = {0};
     run_resin(&g, 0);
     r.err = sample_error(&g);
-    bench_stats st = bench_time(run_resin, &g, 5, 1000, min_seconds);
-    r.sec = st.median;
-    r.gflops = 1e-9 * flop / st.median;
-    r.best_gflops = 1e-9 * flop / st.best;
+    bench_side side[3] = {{run_resin, &g, 0.0}};
+    size_t n = 1, blas = 0, probe = 0;
 #ifdef RESIN_HAVE_OPENBLAS
     openblas_set_num_threads((int)threads);
-    st = bench_time(run_openblas, &g, 5, 1000, min_seconds);
-    r.blas_sec = st.median;
-    r.blas_gflops = 1e-9 * flop / st.median;
-    r.blas_best_gflops = 1e-9 * flop / st.best;
+    side[n] = (bench_side){run_openblas, &g, threads > 1 ? 0.15 : 0.0};
+    blas = n++;
 #endif
+    bench_probe p;
+    if (bench_probe_init(&p, threads))
+        side[n] = (bench_side){bench_probe_call, &p, 0.0}, probe = n++;
+    bench_stats st[3];
+    bench_time_rounds(n, side, 6, n * min_seconds, st);
+    r.sec = st[0].median;
+    r.gflops = 1e-9 * flop / st[0].median;
+    r.best_gflops = 1e-9 * flop / st[0].best;
+    if (blas) {
+        r.blas_sec = st[blas].median;
+        r.blas_gflops = 1e-9 * flop / st[blas].median;
+        r.blas_best_gflops = 1e-9 * flop / st[blas].best;
+    }
+    if (probe)
+        r.probe_gflops = bench_probe_gflops(&p, st[probe].median);
+    bench_probe_free(&p);
     teardown(&g);
     return r;
+}
+
+/* Two threads over one thread on the same shape, the two timed in
+ * alternating rounds: the scaling without the drift between two rows. */
+static double scaling(shape s, double min_seconds)
+{
+    gemm_bench g1, g2;
+    setup(&g1, s, 1);
+    setup(&g2, s, 2);
+    bench_stats a, b;
+    bench_time_pair(run_resin, &g1, run_resin, &g2, 6, 2 * min_seconds, &a,
+                    &b);
+    teardown(&g2);
+    teardown(&g1);
+    return b.median > 0 ? a.median / b.median : 0.0;
 }
 
 static const char *trans_name(const shape *s)
@@ -218,10 +252,13 @@ static int run_suite(const char *path)
            kern_isa_name(isa), cfg->mr, cfg->nr, cfg->mc, cfg->kc, cfg->nc,
            peak[1], peak[2], bench_llc_bytes() >> 20);
     printf("GFLOP/s from the median call; (best) from the fastest call. "
-           "ratio = resin / OpenBLAS, medians (bests).\n");
-    printf("%-20s %-15s %2s %3s %9s %7s %7s %6s %8s %7s %6s %6s %7s\n",
+           "ratio = resin / OpenBLAS, medians (bests).\n"
+           "%%peak: of the start-up probe; %%adj: of the probe timed in "
+           "rounds with resin and OpenBLAS on the row's shape.\n");
+    printf("%-20s %-15s %2s %3s %9s %7s %7s %6s %6s %8s %7s %6s %6s %7s\n",
            "what", "M x N x K", "tr", "thr", "median ms", "GFLOP/s", "(best)",
-           "%peak", "OpenBLAS", "(best)", "ratio", "(best)", "max err");
+           "%peak", "%adj", "OpenBLAS", "(best)", "ratio", "(best)",
+           "max err");
     bench_json j;
     bool json = bench_json_open(&j, path, "gemm");
     if (json) {
@@ -236,15 +273,18 @@ static int run_suite(const char *path)
             char dims[32];
             snprintf(dims, sizeof dims, "%zux%zux%zu", s->m, s->n, s->k);
             double pct = peak[t] > 0 ? 100.0 * r.gflops / peak[t] : 0.0;
+            double adj = r.probe_gflops > 0
+                             ? 100.0 * r.gflops / r.probe_gflops
+                             : 0.0;
             double ratio = r.blas_gflops > 0 ? r.gflops / r.blas_gflops : 0.0;
             double ratio_best = r.blas_best_gflops > 0
                                     ? r.best_gflops / r.blas_best_gflops
                                     : 0.0;
-            printf("%-20s %-15s %2s %3zu %9.3f %7.1f %7.1f %5.0f%% %8.1f "
-                   "%7.1f %5.2fx %5.2fx %7.1e\n", s->what, dims,
+            printf("%-20s %-15s %2s %3zu %9.3f %7.1f %7.1f %5.0f%% %5.0f%% "
+                   "%8.1f %7.1f %5.2fx %5.2fx %7.1e\n", s->what, dims,
                    trans_name(s), t, 1e3 * r.sec, r.gflops, r.best_gflops,
-                   pct, r.blas_gflops, r.blas_best_gflops, ratio, ratio_best,
-                   r.err);
+                   pct, adj, r.blas_gflops, r.blas_best_gflops, ratio,
+                   ratio_best, r.err);
             fflush(stdout);
             bench_json_row(&j);
             bench_json_str(&j, "what", s->what);
@@ -257,12 +297,28 @@ static int run_suite(const char *path)
             bench_json_num(&j, "gflops", r.gflops);
             bench_json_num(&j, "best_gflops", r.best_gflops);
             bench_json_num(&j, "pct_peak", pct);
+            bench_json_num(&j, "probe_gflops", r.probe_gflops);
+            bench_json_num(&j, "pct_peak_adjacent", adj);
             bench_json_num(&j, "openblas_gflops", r.blas_gflops);
             bench_json_num(&j, "openblas_best_gflops", r.blas_best_gflops);
             bench_json_num(&j, "ratio_openblas", ratio);
             bench_json_num(&j, "ratio_openblas_best", ratio_best);
             bench_json_num(&j, "max_rel_err", r.err);
         }
+    }
+    for (size_t i = 0; i < sizeof suite / sizeof suite[0]; i++) {
+        const shape *s = &suite[i];
+        if (strcmp(s->what, "square") || s->m < 1024)
+            continue;
+        double x = scaling(*s, 0.25);
+        printf("scaling %zux%zux%zu: 2 threads / 1 thread = %.2fx (the two "
+               "timed in alternating rounds)\n", s->m, s->n, s->k, x);
+        bench_json_row(&j);
+        bench_json_str(&j, "what", "scaling");
+        bench_json_num(&j, "m", (double)s->m);
+        bench_json_num(&j, "n", (double)s->n);
+        bench_json_num(&j, "k", (double)s->k);
+        bench_json_num(&j, "speedup_2_over_1", x);
     }
     if (json && !bench_json_close(&j)) {
         fprintf(stderr, "gemm: error writing %s\n", path);
@@ -322,10 +378,12 @@ int main(int argc, char **argv)
     double peak = bench_fma_peak_gflops(threads);
     result r = measure(s, threads, 0.5);
     printf("m=%zu n=%zu k=%zu trans=%s threads=%zu isa=%s median_s=%.6g "
-           "gflops=%.2f best_gflops=%.2f pct_peak=%.1f max_rel_err=%.2e "
+           "gflops=%.2f best_gflops=%.2f pct_peak=%.1f pct_peak_adj=%.1f "
+           "max_rel_err=%.2e "
            "openblas_gflops=%.2f openblas_best_gflops=%.2f ratio=%.3f\n",
            s.m, s.n, s.k, trans_name(&s), threads, kern_isa_name(isa), r.sec,
            r.gflops, r.best_gflops, peak > 0 ? 100.0 * r.gflops / peak : 0.0,
+           r.probe_gflops > 0 ? 100.0 * r.gflops / r.probe_gflops : 0.0,
            r.err, r.blas_gflops, r.blas_best_gflops,
            r.blas_gflops > 0 ? r.gflops / r.blas_gflops : 0.0);
     return 0;

@@ -434,8 +434,8 @@ static void fwd_group(const kern_conv_shape *s, float *out, const float *xp,
     pad_geom pg = input_pad(s);
     size_t cb = pg.cb, taps = s->kh * s->kw, gw = KERN_MIN(16, s->oc - g16);
     size_t in_rs = s->stride * pg.wp * cb;
-    ptrdiff_t in_off[KERN_CONV_MAX_TAPS];
-    size_t w_off[KERN_CONV_MAX_TAPS];
+    ptrdiff_t in_off[KERN_CONV_MAX_TAPS + 1];
+    size_t w_off[KERN_CONV_MAX_TAPS + 1];
     /* the 7-wide stem on plain planes: one "tap" per kernel row, its 7
      * columns as the c7 kernel's channels (7x fewer taps to walk) */
     bool rows = cb == 1 && s->kw == 7;
@@ -445,6 +445,9 @@ static void fwd_group(const kern_conv_shape *s, float *out, const float *xp,
                          : (ptrdiff_t)(((t / s->kw) * pg.wp + t % s->kw) * cb);
         w_off[t] = rows ? t * s->kw * gw : t * cb * gw;
     }
+    /* entry ntaps: the next block's first tap (conv-internal.h) */
+    in_off[ntaps] = in_off[0] + (ptrdiff_t)(pg.hp * pg.wp * cb);
+    w_off[ntaps] = w_off[0] + taps * cb * gw;
     plane_job j = {
         .k = {
             .in = xp + y0 * in_rs, .w = wpack + g16 * s->ic * taps,
@@ -582,8 +585,8 @@ static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
     long dh[8], dw[8];
     size_t nh = phase_taps(ph, s->kh, st, s->pad, th, dh);
     size_t nw = phase_taps(pw, s->kw, st, s->pad, tw, dw);
-    ptrdiff_t in_off[KERN_CONV_MAX_TAPS];
-    size_t w_off[KERN_CONV_MAX_TAPS];
+    ptrdiff_t in_off[KERN_CONV_MAX_TAPS + 1];
+    size_t w_off[KERN_CONV_MAX_TAPS + 1];
     /* taps in ascending input address: rows top to bottom */
     for (size_t i = nh; i-- > 0;)
         for (size_t j = nw; j-- > 0; taps++) {
@@ -592,6 +595,10 @@ static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
             w_off[taps] = ((s->kh - 1 - th[i]) * s->kw + s->kw - 1 - tw[j]) *
                           8 * gw;
         }
+    if (taps) { // entry taps: the next block's first tap
+        in_off[taps] = in_off[0] + (ptrdiff_t)(pg.hp * pg.wp * 8);
+        w_off[taps] = w_off[0] + s->kh * s->kw * 8 * gw;
+    }
     plane_job j = {
         .k = {
             .in = dp + ((pg.top + a0) * pg.wp + pg.left) * 8,

@@ -13,6 +13,9 @@
  * its weights (8 g lanes) are
  *     w[b * w_bstride + w_off[t] + c * 8g + lane],
  * and its output (block k, lane l) is out[out_off[p] + k * out_bstride + l],
+ * with in_off[ntaps] = in_off[0] + in_bstride and w_off[ntaps] = w_off[0] +
+ * w_bstride (the next block's first tap: the AVX2 kernel loads each tap's
+ * offsets one tap ahead),
  * overwritten, or added to when accumulate; a pixel with out_off[p] < 0 is
  * computed and dropped (the driver runs a tile across the end of a row, so
  * tiles stay 6 pixels wide on small images). The input is zero-padded by the
@@ -47,8 +50,8 @@ typedef struct kern_conv_fwd_args {
     const float *in;         // padded input at pixel 0, block 0
     const float *w;          // packed weights of this group, block 0
     float *out;              // output pixel 0, output block 0
-    const ptrdiff_t *in_off; // (ntaps) floats from in
-    const size_t *w_off;     // (ntaps) floats from w
+    const ptrdiff_t *in_off; // (ntaps + 1) floats from in (see above)
+    const size_t *w_off;     // (ntaps + 1) floats from w
     size_t ntaps, nblocks;
     size_t in_bstride, w_bstride;
     const ptrdiff_t *out_off; // (r) floats from out, < 0: drop the pixel

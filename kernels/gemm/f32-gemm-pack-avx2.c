@@ -43,24 +43,40 @@ static inline void transpose8x8(__m256 r[8])
     r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
+/* Rows h .. h + 8 of a 16-column panel of B stored (N, K) at b, columns p
+ * .. p + 8 of them (rows >= nr read as zeros) -> dst rows p .. p + 8,
+ * columns h .. h + 8. */
+static inline void packbt_8x8(const float *b, size_t ldb, size_t h,
+                              size_t nr, size_t p, float *restrict dst)
+{
+    __m256 r[8];
+    for (size_t i = 0; i < 8; i++)
+        r[i] = h + i < nr ? _mm256_loadu_ps(b + (h + i) * ldb + p)
+                          : _mm256_setzero_ps();
+    transpose8x8(r);
+    for (size_t i = 0; i < 8; i++)
+        _mm256_storeu_ps(dst + (p + i) * 16 + h, r[i]);
+}
+
 /* B stored (N, K), b at [j0][p0] -> 16-column panels (kc, 16) of op(B),
- * zero-padded past nc. */
+ * zero-padded past nc. Ragged last panels are transposed 8 x 8 too, with
+ * zero rows (64 x 37 x 512 NT packs a panel of 5 columns in every call, one
+ * element at a time it cost 9% of the call). */
 void kern_f32_gemm_packbt_16__avx2(size_t kc, size_t nc, const float *b,
                                    size_t ldb, float *restrict dst)
 {
     for (size_t j = 0; j < nc; j += 16, b += 16 * ldb, dst += 16 * kc) {
         size_t nr = KERN_MIN((size_t)16, nc - j);
         size_t p = 0;
-        if (nr == 16)
-            for (; p + 8 <= kc; p += 8)
-                for (size_t h = 0; h < 16; h += 8) {
-                    __m256 r[8];
-                    for (size_t i = 0; i < 8; i++)
-                        r[i] = _mm256_loadu_ps(b + (h + i) * ldb + p);
-                    transpose8x8(r);
-                    for (size_t i = 0; i < 8; i++)
-                        _mm256_storeu_ps(dst + (p + i) * 16 + h, r[i]);
-                }
+        for (; p + 8 <= kc; p += 8) {
+            if (nr == 16) { /* constant row counts: no tests in the loads */
+                packbt_8x8(b, ldb, 0, 16, p, dst);
+                packbt_8x8(b, ldb, 8, 16, p, dst);
+            } else {
+                packbt_8x8(b, ldb, 0, nr, p, dst);
+                packbt_8x8(b, ldb, 8, nr, p, dst);
+            }
+        }
         for (; p < kc; p++) {
             for (size_t jj = 0; jj < nr; jj++)
                 dst[p * 16 + jj] = b[jj * ldb + p];
@@ -122,23 +138,35 @@ void kern_f32_gemm_packan_6__avx2(size_t mc, size_t kc, const float *a,
 
 /* A stored (K, M), a at [p0][i0] -> 6-row panels (kc, 6) of op(A), rows past
  * mc zeroed: each column of a panel is 6 contiguous floats of a row of A.
- * m_left: columns of stored A from i0 to the end of its row, so 8-wide loads
- * stay inside it. */
+ * Row by row of A (one contiguous read of mc floats per row, as packbn
+ * does), the row 4 steps ahead prefetched: rows of A lie lda apart, a page
+ * or more, where the hardware prefetcher does not follow, and walking one
+ * panel at a time down all kc rows waited on memory once per row and panel
+ * (4608 x 49 x 512 TN). m_left: columns of stored A from i0 to the end of
+ * its row, so 8-wide loads stay inside it. */
 void kern_f32_gemm_packat_6__avx2(size_t mc, size_t kc, const float *a,
                                   size_t lda, size_t m_left,
                                   float *restrict dst)
 {
-    for (size_t i = 0; i < mc; i += 6, a += 6, dst += 6 * kc) {
-        size_t mr = KERN_MIN((size_t)6, mc - i);
-        if (mr < 6) {
-            pack_tail6(mr, kc, a, 1, lda, dst);
-        } else if (i + 8 <= m_left) {
-            for (size_t p = 0; p < kc; p++)
-                store6(dst + p * 6, _mm256_loadu_ps(a + p * lda));
-        } else {
-            for (size_t p = 0; p < kc; p++)
-                for (size_t q = 0; q < 6; q++)
-                    dst[p * 6 + q] = a[p * lda + q];
+    /* Panels [0, wide) take one 8-wide load per column. */
+    size_t wide = mc / 6 * 6;
+    while (wide > 0 && wide + 2 > m_left)
+        wide -= 6;
+    for (size_t p = 0; p < kc; p++) {
+        const float *src = a + p * lda;
+        if (p + 4 < kc)
+            for (size_t i = 0; i < mc; i += 16)
+                _mm_prefetch((const char *)(src + 4 * lda + i), _MM_HINT_T0);
+        float *d = dst + p * 6;
+        size_t i = 0;
+        for (; i < wide; i += 6, d += 6 * kc)
+            store6(d, _mm256_loadu_ps(src + i));
+        for (; i < mc; i += 6, d += 6 * kc) {
+            size_t mr = KERN_MIN((size_t)6, mc - i);
+            for (size_t q = 0; q < mr; q++)
+                d[q] = src[i + q];
+            for (size_t q = mr; q < 6; q++)
+                d[q] = 0.0f;
         }
     }
 }

@@ -1,7 +1,8 @@
 /*
  * harness/pool.h: the pthread pool behind kern_pool.
  *
- * Threads are created once and wait on a condition variable between calls;
+ * Threads are created once; between calls they spin for 0.1 ms, then wait
+ * on a condition variable (pool.c says why);
  * parallel_for hands out task indices through an atomic counter (the calling
  * thread works too, as thread 0) and returns when every task has finished.
  * Calls must not be nested or made concurrently from two threads.

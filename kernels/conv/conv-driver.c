@@ -445,9 +445,7 @@ static void fwd_group(const kern_conv_shape *s, float *out, const float *xp,
                          : (ptrdiff_t)(((t / s->kw) * pg.wp + t % s->kw) * cb);
         w_off[t] = rows ? t * s->kw * gw : t * cb * gw;
     }
-    /* entry ntaps: the next block's first tap (conv-internal.h) */
-    in_off[ntaps] = in_off[0] + (ptrdiff_t)(pg.hp * pg.wp * cb);
-    w_off[ntaps] = w_off[0] + taps * cb * gw;
+    in_off[ntaps] = in_off[0], w_off[ntaps] = w_off[0]; // conv-internal.h
     plane_job j = {
         .k = {
             .in = xp + y0 * in_rs, .w = wpack + g16 * s->ic * taps,
@@ -595,10 +593,8 @@ static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
             w_off[taps] = ((s->kh - 1 - th[i]) * s->kw + s->kw - 1 - tw[j]) *
                           8 * gw;
         }
-    if (taps) { // entry taps: the next block's first tap
-        in_off[taps] = in_off[0] + (ptrdiff_t)(pg.hp * pg.wp * 8);
-        w_off[taps] = w_off[0] + s->kh * s->kw * 8 * gw;
-    }
+    if (taps) // the wrap-around entry (conv-internal.h)
+        in_off[taps] = in_off[0], w_off[taps] = w_off[0];
     plane_job j = {
         .k = {
             .in = dp + ((pg.top + a0) * pg.wp + pg.left) * 8,

@@ -13,9 +13,8 @@
  * its weights (8 g lanes) are
  *     w[b * w_bstride + w_off[t] + c * 8g + lane],
  * and its output (block k, lane l) is out[out_off[p] + k * out_bstride + l],
- * with in_off[ntaps] = in_off[0] + in_bstride and w_off[ntaps] = w_off[0] +
- * w_bstride (the next block's first tap: the AVX2 kernel loads each tap's
- * offsets one tap ahead),
+ * with in_off[ntaps] = in_off[0] and w_off[ntaps] = w_off[0] (a wrap-around
+ * entry: the AVX2 kernel loads each tap's offsets one tap ahead),
  * overwritten, or added to when accumulate; a pixel with out_off[p] < 0 is
  * computed and dropped (the driver runs a tile across the end of a row, so
  * tiles stay 6 pixels wide on small images). The input is zero-padded by the

@@ -155,31 +155,6 @@ static void fma_run(kern_pool *pool, size_t threads, size_t iters)
     kern_parallel_for(pool, fma_task, &start, threads);
 }
 
-double bench_fma_peak_gflops(size_t threads)
-{
-    if (!kern_isa_available(KERN_ISA_AVX2))
-        return 0.0;
-    if (threads == 0)
-        threads = 1;
-    kern_pool *pool = threads > 1 ? harness_pool_create(threads) : NULL;
-    if (threads > 1 && !pool)
-        return 0.0;
-    double best = 0.0;
-    for (int r = 0; r < 5; r++) {
-        double t0 = bench_now();
-        fma_run(pool, threads, FMA_ITERS);
-        double gflops = 1e-9 * fma_flop(threads, FMA_ITERS) /
-                        (bench_now() - t0);
-        if (gflops > best)
-            best = gflops;
-    }
-    harness_pool_free(pool);
-    return best;
-}
-
-/* 1M steps: about 2 ms per call at the peak, short enough to interleave. */
-#define PROBE_ITERS ((size_t)1 << 20)
-
 bool bench_probe_init(bench_probe *p, size_t threads)
 {
     *p = (bench_probe){.threads = threads ? threads : 1};
@@ -189,6 +164,26 @@ bool bench_probe_init(bench_probe *p, size_t threads)
         return false;
     return true;
 }
+
+double bench_fma_peak_gflops(size_t threads)
+{
+    bench_probe p;
+    double best = 0.0;
+    if (bench_probe_init(&p, threads))
+        for (int r = 0; r < 5; r++) {
+            double t0 = bench_now();
+            fma_run(p.pool, p.threads, FMA_ITERS);
+            double gflops = 1e-9 * fma_flop(p.threads, FMA_ITERS) /
+                            (bench_now() - t0);
+            if (gflops > best)
+                best = gflops;
+        }
+    bench_probe_free(&p);
+    return best;
+}
+
+/* 1M steps: about 2 ms per call at the peak, short enough to interleave. */
+#define PROBE_ITERS ((size_t)1 << 20)
 
 void bench_probe_call(void *ctx, size_t rep)
 {

@@ -12,9 +12,10 @@
  *
  * GFLOP/s = 2 M N K / median seconds. resin, OpenBLAS and a short FMA probe
  * run in alternating rounds, so the ratio and the % of peak beside the probe
- * of the same minutes hold while this VM's speed drifts. Operands are rotated through enough
- * copies to exceed the last-level cache, so every call starts cold (as
- * XNNPACK's gemm benchmark does); both libraries get the same buffers.
+ * of the same minutes hold while this VM's speed drifts. Operands are
+ * rotated through enough copies to exceed the last-level cache, so every
+ * call starts cold (as XNNPACK's gemm benchmark does); both libraries get
+ * the same buffers.
  */
 #include <math.h>
 #include <stdint.h>

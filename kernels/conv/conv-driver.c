@@ -948,23 +948,34 @@ static void bww_group_task(void *vctx, size_t task, size_t thread)
 /* A 1x1 convolution with stride > 1 reads every stride-th pixel of every
  * stride-th row. Copying those for the whole batch up front (bww_split)
  * writes them to memory and reads them back: a third of the pass for the
- * shortcuts. Here each run of about BWW_PIXELS output pixels is gathered,
- * all input channels, into a per-thread buffer just before it is reduced,
- * so it stays in L2 while every output channel reads it. Every input
- * pixel should be gathered once, so the batch is split by images, each of
- * BWF_PARTS fixed image ranges (parts) reducing into its own gradient;
- * the parts are added in order at the end, so the result is the same for
- * any thread count. Two ways, by which costs less:
- * - split (layer2, layer3: input large against the gradient): one task
- *   per part, the kernel as in bww_run (items: input channels), each part
- *   into its own blocked gradient, summed while adding into OIHW;
- * - one part (layer4: the 512 KB gradient is as large as the gathered
- *   input): tasks by output channels, each gathering the whole batch, and
- *   the kernel with its roles swapped (conv-internal.h): items are up to 6
- *   output channels (broadcast from dout), lanes 16 gathered input
+ * shortcuts. Here each run of output pixels is gathered into a per-thread
+ * buffer just before it is reduced, so it stays in L2 while every output
+ * channel reads it. Every input pixel should be gathered once, and the
+ * result must be the same for any thread count. Two ways, by which costs
+ * less:
+ * - parts (layer2: dout over BWF_DOUT_RATIO times the gradient): the batch
+ *   cut into BWF_PARTS fixed image ranges, one task each gathering all
+ *   input channels of its images in runs of about BWW_PIXELS, the kernel
+ *   as in bww_run (items: input channels), each part into its own blocked
+ *   gradient, the parts added in order into OIHW at the end;
+ * - one part (layer3, layer4): tasks by input-channel ranges (16-channel
+ *   groups), each gathering only its own channels over the whole batch,
+ *   and the kernel with its roles swapped (conv-internal.h): items are up
+ *   to 6 output channels (broadcast from dout), lanes 16 gathered input
  *   channels, so it adds rows of the OIHW gradient in place: no partial
- *   gradients to clear, sum and transpose. */
+ *   gradients to clear, sum and transpose. Each task reads all of dout,
+ *   which streams (the tuple's run stays in L1 while the task's groups
+ *   read it). Runs hold whole images up to BWF_RUN_BYTES of gathered
+ *   input (layer4 8 images, layer3 4; the buffer stays in L2 with the
+ *   dout stream passing).
+ * Measured against (in-process A/B, 2 threads, batch 16): one part split
+ * by output channels (every task gathering all input channels of the
+ * batch) layer4 4-6% slower; layer3 in two parts 7% slower; runs of
+ * BWW_PIXELS instead of BWF_RUN_BYTES layer4 5% and layer3 12% slower;
+ * layer2 as one part 6% slower (its 6.4 MB dout read by both threads). */
 #define BWF_PARTS 2
+#define BWF_DOUT_RATIO 64
+#define BWF_RUN_BYTES (200 * 1024)
 
 static bool bwf_applies(const kern_conv_shape *s)
 {
@@ -974,25 +985,33 @@ static bool bwf_applies(const kern_conv_shape *s)
 
 static size_t bwf_parts(const kern_conv_shape *s)
 {
-    size_t gathered = s->n * s->ic * s->oh * s->ow, grad = s->oc * s->ic;
-    return s->n >= BWF_PARTS && gathered > 2 * grad ? BWF_PARTS : 1;
+    size_t dout = s->n * s->oc * s->oh * s->ow, grad = s->oc * s->ic;
+    return s->n >= BWF_PARTS && dout > BWF_DOUT_RATIO * grad ? BWF_PARTS : 1;
 }
 
-/* A run: whole images when a plane fits BWW_PIXELS (imgs of them), else
- * `band` output rows of one image. cap: pixels of the largest run. */
+/* A run: whole images when a plane fits the run (imgs of them), else
+ * `band` output rows of one image. cap: pixels of the largest run; chans:
+ * input channels gathered per task; isplit: input-channel ranges (one
+ * part). */
 typedef struct bwf_geom {
-    size_t imgs, band, cap;
+    size_t imgs, band, cap, chans, isplit;
 } bwf_geom;
 
-static bwf_geom bwf_geom_of(const kern_conv_shape *s)
+static bwf_geom bwf_geom_of(const kern_conv_shape *s, const kern_pool *pool)
 {
-    size_t px = s->oh * s->ow;
-    bwf_geom r = {0};
-    if (px <= BWW_PIXELS) {
-        r.imgs = BWW_PIXELS / px;
+    size_t px = s->oh * s->ow, groups = KERN_DIV_UP(s->ic, 16);
+    bwf_geom r = {.isplit = 1, .chans = s->ic};
+    size_t pixels = BWW_PIXELS;
+    if (bwf_parts(s) == 1) {
+        r.isplit = KERN_MIN(groups, kern_pool_threads(pool));
+        r.chans = KERN_MIN(s->ic, KERN_DIV_UP(groups, r.isplit) * 16);
+        pixels = KERN_MAX(pixels, BWF_RUN_BYTES / (r.chans * sizeof(float)));
+    }
+    if (px <= pixels) {
+        r.imgs = KERN_MIN(s->n, pixels / px);
         r.cap = r.imgs * px;
     } else {
-        size_t runs = KERN_DIV_UP(s->oh, KERN_MAX(1, BWW_PIXELS / s->ow));
+        size_t runs = KERN_DIV_UP(s->oh, KERN_MAX(1, pixels / s->ow));
         r.band = KERN_DIV_UP(s->oh, runs);
         r.cap = r.band * s->ow;
     }
@@ -1003,9 +1022,9 @@ static bwf_geom bwf_geom_of(const kern_conv_shape *s)
  * input-channel and output-channel offsets */
 static size_t bwf_scratch(const kern_conv_shape *s, const kern_pool *pool)
 {
-    bwf_geom r = bwf_geom_of(s);
+    bwf_geom r = bwf_geom_of(s, pool);
     size_t threads = kern_pool_threads(pool), parts = bwf_parts(s);
-    return threads * kern_align_up(s->ic * r.cap * sizeof(float)) +
+    return threads * kern_align_up(r.chans * r.cap * sizeof(float)) +
            (parts > 1 ? parts : 0) *
                kern_align_up(s->oc * s->ic * sizeof(float)) +
            kern_align_up((s->ic + s->oc) * sizeof(ptrdiff_t));
@@ -1015,24 +1034,24 @@ typedef struct bwf_ctx {
     bww_ctx w;          // dwb: part 0's blocked gradient (split)
     const ptrdiff_t *oc_off; // (OC) dout offset of channel o at pixel 0
     bwf_geom r;
-    char *bufs;         // per thread: (IC/8, cap, 8)
-    size_t buf_bytes, part_floats, parts, osplit;
+    char *bufs;         // per thread: (chans/8, cap, 8)
+    size_t buf_bytes, part_floats, parts;
 } bwf_ctx;
 
-/* Gathers output rows [y0, y1) of images [n0, n1) (input rows and columns
- * stride apart) into buf (IC/8, cap, 8), pixels in image, row, column
- * order. */
+/* Gathers output rows [y0, y1) of images [n0, n1) of input blocks
+ * [b0, b1) (input rows and columns stride apart) into buf (b1 - b0, cap,
+ * 8), pixels in image, row, column order. */
 static void bwf_gather(const kern_conv_shape *s, size_t cap, float *buf,
-                       const float *inp, size_t n0, size_t n1, size_t y0,
-                       size_t y1)
+                       const float *inp, size_t b0, size_t b1, size_t n0,
+                       size_t n1, size_t y0, size_t y1)
 {
     size_t st = s->stride, plane = s->h * s->w * 8;
     /* the same column two used rows on: a row is a short stream (28 lines
      * for the largest shortcut) that the hardware prefetcher barely ramps
      * up on before the next jump */
     size_t ahead = 2 * st * s->w * 8;
-    for (size_t b = 0; b < s->ic / 8; b++) {
-        float *restrict d = buf + b * cap * 8;
+    for (size_t b = b0; b < b1; b++) {
+        float *restrict d = buf + (b - b0) * cap * 8;
         for (size_t n = n0; n < n1; n++)
             for (size_t y = y0; y < y1; y++) {
                 const float *restrict r = inp + (n * s->ic / 8 + b) * plane +
@@ -1045,21 +1064,22 @@ static void bwf_gather(const kern_conv_shape *s, size_t cap, float *buf,
     }
 }
 
-/* A gathered run, roles swapped: output channels [o0, o1) in tuples of up
- * to 6, each over every 16 input channels (the tuple's dout run stays in
- * L1, the gathered run in L2); a->in at the run's dout. */
+/* A gathered run of input channels [i0, i1), roles swapped: every output
+ * channel in tuples of up to 6, each over the range's 16-channel groups
+ * (the tuple's dout run stays in L1, the gathered run in L2); a->in at
+ * the run's dout. */
 static void bwf_swapped(const bwf_ctx *f, kern_conv_bwdw_args *a,
-                        const float *buf, size_t o0, size_t o1)
+                        const float *buf, size_t i0, size_t i1)
 {
     const kern_conv_shape *s = f->w.s;
-    size_t nt = KERN_DIV_UP(o1 - o0, KERN_CONV_MR);
+    size_t nt = KERN_DIV_UP(s->oc, KERN_CONV_MR);
     for (size_t t = 0; t < nt; t++) {
-        size_t o = o0 + t * (o1 - o0) / nt;
-        a->b = o0 + (t + 1) * (o1 - o0) / nt - o;
+        size_t o = t * s->oc / nt;
+        a->b = (t + 1) * s->oc / nt - o;
         a->in_off = f->oc_off + o;
-        for (size_t i16 = 0; i16 < s->ic; i16 += 16) {
-            a->g = KERN_MIN(16, s->ic - i16) / 8;
-            a->dout = buf + i16 * f->r.cap;
+        for (size_t i16 = i0; i16 < i1; i16 += 16) {
+            a->g = KERN_MIN(16, i1 - i16) / 8;
+            a->dout = buf + (i16 - i0) * f->r.cap;
             a->dw = f->w.dweight + o * s->ic + i16;
             table.bwdw(a);
         }
@@ -1070,7 +1090,7 @@ static void bwf_swapped(const bwf_ctx *f, kern_conv_bwdw_args *a,
  * it into the part's blocked gradient; else the swapped tuples. */
 static void bwf_reduce(const bwf_ctx *f, const bww_ctx *c,
                        kern_conv_bwdw_args a, const float *buf,
-                       const float *dout, size_t o0, size_t o1)
+                       const float *dout, size_t i0, size_t i1)
 {
     const kern_conv_shape *s = f->w.s;
     size_t px = s->oh * s->ow, dimg = s->oc * px;
@@ -1082,18 +1102,19 @@ static void bwf_reduce(const bwf_ctx *f, const bww_ctx *c,
     }
     a.in = dout, a.in_ps = 8, a.in_rs = dimg;
     a.dout_bstride = f->r.cap * 8, a.dout_rs = px * 8, a.dw_rs = s->ic;
-    bwf_swapped(f, &a, buf, o0, o1);
+    bwf_swapped(f, &a, buf, i0, i1);
 }
 
-/* Task (part, oc range): the part's images in runs, each gathered, then
- * reduced. */
+/* Task (part, input-channel range): the part's images in runs, each
+ * gathered (the range's blocks), then reduced. */
 static void bwf_task(void *vctx, size_t task, size_t thread)
 {
     const bwf_ctx *f = vctx;
     const kern_conv_shape *s = f->w.s;
-    size_t part = task / f->osplit, os = task % f->osplit;
-    size_t o0 = os * (s->oc / 8) / f->osplit * 8;
-    size_t o1 = (os + 1) * (s->oc / 8) / f->osplit * 8;
+    size_t isplit = f->r.isplit, groups = KERN_DIV_UP(s->ic, 16);
+    size_t part = task / isplit, is = task % isplit;
+    size_t i0 = is * groups / isplit * 16;
+    size_t i1 = KERN_MIN(s->ic, (is + 1) * groups / isplit * 16);
     bww_ctx c = f->w;
     if (f->parts > 1) {
         c.dwb = f->w.dwb + part * f->part_floats;
@@ -1111,9 +1132,10 @@ static void bwf_task(void *vctx, size_t task, size_t thread)
         for (size_t i = 0; i < runs; i++) {
             size_t m0 = n0 + i * (n1 - n0) / runs;
             size_t m1 = n0 + (i + 1) * (n1 - n0) / runs;
-            bwf_gather(s, f->r.cap, buf, f->w.inp, m0, m1, 0, s->oh);
+            bwf_gather(s, f->r.cap, buf, f->w.inp, i0 / 8, i1 / 8, m0, m1, 0,
+                       s->oh);
             a.rows = m1 - m0;
-            bwf_reduce(f, &c, a, buf, f->w.dout + m0 * dimg, o0, o1);
+            bwf_reduce(f, &c, a, buf, f->w.dout + m0 * dimg, i0, i1);
         }
         return;
     }
@@ -1122,10 +1144,11 @@ static void bwf_task(void *vctx, size_t task, size_t thread)
     for (size_t n = n0; n < n1; n++)
         for (size_t y0 = 0; y0 < s->oh; y0 += f->r.band) {
             size_t y1 = KERN_MIN(s->oh, y0 + f->r.band);
-            bwf_gather(s, f->r.cap, buf, f->w.inp, n, n + 1, y0, y1);
+            bwf_gather(s, f->r.cap, buf, f->w.inp, i0 / 8, i1 / 8, n, n + 1,
+                       y0, y1);
             a.ow = (y1 - y0) * s->ow;
             bwf_reduce(f, &c, a, buf, f->w.dout + n * dimg + y0 * s->ow * 8,
-                       o0, o1);
+                       i0, i1);
         }
 }
 
@@ -1143,14 +1166,11 @@ static void bwf_run(const kern_conv_shape *s, float *dweight, const float *inp,
                     const float *dout, void *scratch, const kern_pool *pool)
 {
     size_t threads = kern_pool_threads(pool);
-    bwf_ctx f = {.r = bwf_geom_of(s), .parts = bwf_parts(s)};
+    bwf_ctx f = {.r = bwf_geom_of(s, pool), .parts = bwf_parts(s)};
     f.w = (bww_ctx){.s = s, .dweight = dweight, .inp = inp, .dout = dout};
-    /* one part: output-channel ranges for every thread (an element's sum
-     * does not depend on them) */
-    f.osplit = f.parts > 1 ? 1 : KERN_MIN(s->oc / 8, threads);
     char *p = scratch;
     f.bufs = p;
-    f.buf_bytes = kern_align_up(s->ic * f.r.cap * sizeof(float));
+    f.buf_bytes = kern_align_up(f.r.chans * f.r.cap * sizeof(float));
     p += threads * f.buf_bytes;
     f.w.dwb = (float *)p;
     f.part_floats = kern_align_up(s->oc * s->ic * sizeof(float)) /
@@ -1163,7 +1183,7 @@ static void bwf_run(const kern_conv_shape *s, float *dweight, const float *inp,
         off[s->ic + o] = (ptrdiff_t)((o / 8) * s->oh * s->ow * 8 + o % 8);
     f.w.item_off = off;
     f.oc_off = off + s->ic;
-    kern_parallel_for(pool, bwf_task, &f, f.parts * f.osplit);
+    kern_parallel_for(pool, bwf_task, &f, f.parts * f.r.isplit);
     if (f.parts > 1)
         kern_parallel_for(pool, bwf_scatter_task, &f,
                           KERN_DIV_UP(s->oc, 16));

@@ -362,12 +362,16 @@ static const conv_case bwdw_extra[] = {
     {"5x5s2 plain 12x12", 2, 1, 8, 5, 2, 12},
     {"3x3s1 15x15", 2, 16, 16, 3, 1, 15},
     {"5x5s1 plain 40x40", 2, 3, 8, 5, 1, 40},
-    /* 1x1 strided, gathered per run (bwf_*): two parts over 3 images in
-     * bands of rows; two parts over runs of whole images; one part split
-     * by output channels (ic 40: two 16-channel pairs and an 8 tail);
-     * stride 3 */
-    {"1x1s2 bands 3 images 40x40", 3, 24, 40, 1, 2, 40},
-    {"1x1s2 image runs 10x10", 5, 24, 40, 1, 2, 10},
+    /* 1x1 strided, gathered per run (bwf_*): two parts (dout over 64
+     * times the gradient) over 3 images in bands of rows, and over 5
+     * images in runs of 2 whole images (parts of 2 and 3); one part split
+     * by input-channel ranges (ic 40: 16 and 16 + an 8 tail on two
+     * threads), in bands of 21 rows, in runs of whole images (2 + 3 on
+     * two threads), in one run; stride 3 */
+    {"1x1s2 two parts, bands 40x40", 3, 16, 24, 1, 2, 40},
+    {"1x1s2 two parts, image runs 22x22", 5, 8, 16, 1, 2, 22},
+    {"1x1s2 one part, bands 84x84", 1, 40, 16, 1, 2, 84},
+    {"1x1s2 one part, image runs 40x40", 5, 40, 16, 1, 2, 40},
     {"1x1s2 one part 6x6", 2, 40, 48, 1, 2, 6},
     {"1x1s3 7x7", 2, 16, 24, 1, 3, 7},
 };

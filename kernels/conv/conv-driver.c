@@ -585,25 +585,26 @@ static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
     size_t nw = phase_taps(pw, s->kw, st, s->pad, tw, dw);
     ptrdiff_t in_off[KERN_CONV_MAX_TAPS + 1];
     size_t w_off[KERN_CONV_MAX_TAPS + 1];
-    /* taps in ascending input address: rows top to bottom */
+    /* taps in ascending input address: rows top to bottom, which is the
+     * order of the phase's slab in the packing (taps flipped) */
     for (size_t i = nh; i-- > 0;)
         for (size_t j = nw; j-- > 0; taps++) {
             in_off[taps] = (dh[i] * (long)pg.wp + dw[j]) * 8;
-            /* the packing stores the taps flipped */
-            w_off[taps] = ((s->kh - 1 - th[i]) * s->kw + s->kw - 1 - tw[j]) *
-                          8 * gw;
+            w_off[taps] = taps * 8 * gw;
         }
     if (taps) // the wrap-around entry (conv-internal.h)
         in_off[taps] = in_off[0], w_off[taps] = w_off[0];
     plane_job j = {
         .k = {
             .in = dp + ((pg.top + a0) * pg.wp + pg.left) * 8,
-            .w = c->wpack + g16 * s->oc * s->kh * s->kw,
+            .w = c->wpack + g16 * s->oc * s->kh * s->kw +
+                 kern_conv_phase_start(s->kh, s->kw, s->pad, st, ph, pw) *
+                     s->oc * gw,
             .out = dinp + g16 * s->h * s->w + (ph * s->w + pw) * 8 +
                    a0 * st * s->w * 8,
             .in_off = in_off, .w_off = w_off, .ntaps = taps,
             .nblocks = pg.nb, .in_bstride = pg.hp * pg.wp * 8,
-            .w_bstride = s->kh * s->kw * 8 * gw, .in_ps = 8,
+            .w_bstride = taps * 8 * gw, .in_ps = 8,
             .out_bstride = s->h * s->w * 8, .g = gw / 8,
             .accumulate = c->accumulate,
         },

@@ -89,6 +89,29 @@ typedef struct kern_conv_bwdw_args {
     default: KERN_ASSERT(false);                                        \
     }
 
+/* Backward-data stride phases: along one axis, kernel tap k (unflipped)
+ * reaches the input-gradient positions st * a + ph with ph = (k - pad) mod
+ * st. The packed backward-data weights of a group are stored phase by
+ * phase (kern_conv_pack_weights), so each phase reads one dense slab. */
+static inline size_t kern_conv_tap_phase(size_t k, size_t pad, size_t st)
+{
+    return (k % st + st - pad % st) % st;
+}
+
+/* Taps of the phases before (ph, pw) in row-major phase order: where phase
+ * (ph, pw)'s slab starts in its group, in units of nin * gw floats. */
+static inline size_t kern_conv_phase_start(size_t kh, size_t kw, size_t pad,
+                                           size_t st, size_t ph, size_t pw)
+{
+    size_t n = 0;
+    for (size_t y = 0; y < kh; y++)
+        for (size_t x = 0; x < kw; x++)
+            n += kern_conv_tap_phase(y, pad, st) * st +
+                         kern_conv_tap_phase(x, pad, st) <
+                 ph * st + pw;
+    return n;
+}
+
 typedef void (*kern_conv_fwd_ukernel_fn)(const kern_conv_fwd_args *a);
 typedef void (*kern_conv_bwdw_ukernel_fn)(const kern_conv_bwdw_args *a);
 

@@ -442,6 +442,41 @@ static void check_packing(size_t ic, size_t oc, const kern_pool *pool)
     tu_free(w), tu_free(p);
 }
 
+/* Backward-data with stride 2 (3x3, pad 1): each group stored phase by
+ * phase, (0,0) (0,1) (1,0) (1,1), each [oc/8][its taps][8][gw] with the
+ * taps flipped (descending kh, then kw): kernel row 1 reaches the even
+ * input-gradient rows, rows 0 and 2 the odd ones (columns alike). */
+static void check_packing_s2(size_t ic, size_t oc, const kern_pool *pool)
+{
+    static const size_t taps[4][4] = {
+        {4}, {5, 3}, {7, 1}, {8, 6, 2, 0}};
+    static const size_t ntaps[4] = {1, 2, 2, 4}, start[4] = {0, 1, 3, 5};
+    kern_conv_shape s = kern_conv_shape_make(1, ic, oc, 6, 6, 3, 2, 1);
+    size_t nw = oc * ic * 9;
+    float *w = tu_alloc(nw * 4), *p = tu_alloc(nw * 4);
+    for (size_t i = 0; i < nw; i++)
+        w[i] = (float)i;
+    tu_poison_nan(p, nw);
+    kern_conv_pack_weights(&s, KERN_CONV_BACKWARD_DATA, p, w, pool);
+    size_t seen = 0;
+    for (size_t ph = 0; ph < 4; ph++)
+        for (size_t k = 0; k < ntaps[ph]; k++)
+            for (size_t o = 0; o < oc; o++)
+                for (size_t c = 0; c < ic; c++) {
+                    size_t g = c / 16, gw = KERN_MIN(16, ic - g * 16);
+                    size_t at = g * 16 * oc * 9 + start[ph] * oc * gw +
+                                (((o / 8) * ntaps[ph] + k) * 8 + o % 8) * gw +
+                                c % 16;
+                    size_t t = taps[ph][k];
+                    cr_assert_eq(p[at], w[(o * ic + c) * 9 + t],
+                                 "bwd s2 ic%zu oc%zu: o%zu c%zu t%zu", ic, oc,
+                                 o, c, t);
+                    seen++;
+                }
+    cr_assert_eq(seen, nw);
+    tu_free(w), tu_free(p);
+}
+
 /* 16 -> 24: one full and one ragged forward group; 72 -> 136: ragged
  * groups in both roles, several input blocks. */
 Test(conv_layout, weight_packing)
@@ -452,6 +487,8 @@ Test(conv_layout, weight_packing)
         check_packing(16, 24, pool);
         check_packing(72, 136, pool);
         check_packing(136, 72, pool);
+        check_packing_s2(24, 16, pool);
+        check_packing_s2(40, 24, pool);
     }
     if (p.two)
         harness_pool_free(p.two);

@@ -238,6 +238,7 @@ static size_t bwdw_items(const kern_conv_shape *s)
 static size_t bww_scratch(const kern_conv_shape *s); // backward-weights
 static size_t bwf_scratch(const kern_conv_shape *s, const kern_pool *pool);
 static bool bwf_applies(const kern_conv_shape *s);
+static bool in_place(const kern_conv_shape *s); // forward, backward-data
 
 size_t kern_conv_scratch_size(const kern_conv_shape *s, kern_conv_pass pass,
                               const kern_pool *pool)
@@ -246,12 +247,14 @@ size_t kern_conv_scratch_size(const kern_conv_shape *s, kern_conv_pass pass,
     /* one padded image per thread, or the whole padded batch across images */
     if (pass == KERN_CONV_FORWARD) {
         pad_geom g = input_pad(s);
-        size_t k = fwd_across(s, pool) ? s->n : threads;
+        bool across = fwd_across(s, pool);
+        size_t k = across ? s->n : in_place(s) ? 0 : threads;
         return k * kern_align_up(pad_scratch(&g) * sizeof(float));
     }
     if (pass == KERN_CONV_BACKWARD_DATA) {
         pad_geom g = grad_pad(s);
-        size_t k = bwd_across(s, pool) ? s->n : threads;
+        bool across = bwd_across(s, pool);
+        size_t k = across ? s->n : in_place(s) ? 0 : threads;
         return k * kern_align_up(pad_scratch(&g) * sizeof(float));
     }
     return bwf_applies(s) ? bwf_scratch(s, pool) : bww_scratch(s);
@@ -269,6 +272,10 @@ typedef struct plane_job {
     size_t imgs;   // > 0: the plane of imgs images, in_is / out_is floats apart
     size_t in_is, out_is;
     size_t one_pass; // weight bytes above which a pass is cut (0: default)
+    /* in place (run_in_place): the taps, and rows [y0, y0 + rows) of a
+     * plane of ph rows; in, out at the plane's pixel (0, 0) */
+    const struct taps3x3 *taps;
+    size_t y0, ph;
 } plane_job;
 
 /* Row by row, in balanced runs: 7 pixels as 4 + 3, not 6 + 1. */
@@ -383,6 +390,91 @@ static size_t row_cost(size_t cols)
     return cost;
 }
 
+/* Flat beats rows of balanced runs (row_cost) on a plane of rows x cols
+ * output pixels whose input rows are span pixel steps apart. */
+static bool flat_wins(size_t rows, size_t cols, size_t span)
+{
+    return rows > 1 &&
+           KERN_DIV_UP((rows - 1) * span + cols, KERN_CONV_MR) *
+                   KERN_CONV_MR <
+               rows * row_cost(cols);
+}
+
+// --- stride-1 3x3 planes read in place -------------------------------------------
+
+/* A stride-1 3x3 pad-1 plane on NCHW8c that runs as rows reads its source
+ * in place, with no padded copy (the copy was 5% of layer1 backward-data):
+ * the plane is cut by which taps stay inside it. Inner rows and columns
+ * take all 9 taps, in runs of up to 6 along the row (56 = 1 + 9 x 6 + 1);
+ * the first and last row 6 taps, run along the row; the first and last
+ * column 6 taps, run DOWN the column (the kernel's pixel step is then the
+ * row stride), so 6 edge pixels share one call; the corners 4 taps, one
+ * pixel a call. Tap t reads source pixel (y + dy[t], x + dx[t]) with its
+ * weights at w_off[t]. Only where the inner columns take fewer runs than
+ * the whole row (56: 9 runs, not 10; 14: 2, not 3): at 28 (5 runs either
+ * way) the edge calls add to the runs and it measured 2-4% slower than
+ * the copy (paired A/B, both passes). */
+typedef struct taps3x3 {
+    int dy[9], dx[9];
+    size_t w_off[9];
+} taps3x3;
+
+static bool in_place(const kern_conv_shape *s)
+{
+    return s->stride == 1 && s->kh == 3 && s->kw == 3 && s->pad == 1 &&
+           !kern_conv_plain_input(s) && s->h >= 2 && s->w >= 2 &&
+           !flat_wins(s->h, s->w, s->w + 2) &&
+           KERN_DIV_UP(s->w - 2, KERN_CONV_MR) <
+               KERN_DIV_UP(s->w, KERN_CONV_MR);
+}
+
+/* The taps of region (cy, cx) (0: first row / column, 1: inner, 2: last)
+ * that read inside a plane w pixels wide, in the order given, with the
+ * wrap-around entry (conv-internal.h). */
+static size_t region_taps(const taps3x3 *t, int cy, int cx, size_t w,
+                          ptrdiff_t *in_off, size_t *w_off)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < 9; i++) {
+        int dy = t->dy[i], dx = t->dx[i];
+        if ((cy == 0 && dy < 0) || (cy == 2 && dy > 0) ||
+            (cx == 0 && dx < 0) || (cx == 2 && dx > 0))
+            continue;
+        in_off[n] = ((ptrdiff_t)dy * (ptrdiff_t)w + dx) * 8;
+        w_off[n++] = t->w_off[i];
+    }
+    in_off[n] = in_off[0], w_off[n] = w_off[0];
+    return n;
+}
+
+/* Rows [y0, y0 + rows) of the plane, region by region. */
+static void run_in_place(const plane_job *j)
+{
+    size_t h = j->ph, w = j->cols, y0 = j->y0, y1 = j->y0 + j->rows;
+    size_t ya[3] = {y0, KERN_MAX(y0, 1), KERN_MAX(y0, h - 1)};
+    size_t yb[3] = {KERN_MIN(y1, 1), KERN_MIN(y1, h - 1), y1};
+    size_t xa[3] = {0, 1, w - 1}, xb[3] = {1, w - 1, w};
+    ptrdiff_t in_off[10];
+    size_t w_off[10];
+    for (int cy = 0; cy < 3; cy++)
+        for (int cx = 0; cx < 3; cx++) {
+            if (ya[cy] >= yb[cy] || xa[cx] >= xb[cx])
+                continue;
+            plane_job r = *j;
+            r.k.ntaps = region_taps(j->taps, cy, cx, w, in_off, w_off);
+            r.k.in_off = in_off, r.k.w_off = w_off;
+            r.k.in = j->k.in + ya[cy] * j->in_rs + xa[cx] * j->k.in_ps;
+            r.k.out = j->k.out + ya[cy] * j->out_rs + xa[cx] * j->out_ps;
+            r.rows = yb[cy] - ya[cy], r.cols = xb[cx] - xa[cx];
+            if (cx != 1) { // down the column: rows and pixels swap
+                r.rows = 1, r.cols = yb[cy] - ya[cy];
+                r.in_rs = j->k.in_ps, r.k.in_ps = j->in_rs;
+                r.out_rs = j->out_ps, r.out_ps = j->out_rs;
+            }
+            run_rows(&r);
+        }
+}
+
 /* Whichever costs fewer slots (row_cost), one pass per input-block chunk. */
 static void run_plane(const plane_job *j)
 {
@@ -392,11 +484,8 @@ static void run_plane(const plane_job *j)
         return;
     }
     size_t span = j->in_rs / j->k.in_ps;
-    bool flat = false;
-    if (j->rows > 1 && j->in_rs % j->k.in_ps == 0)
-        flat = KERN_DIV_UP((j->rows - 1) * span + j->cols, KERN_CONV_MR) *
-                   KERN_CONV_MR <
-               j->rows * row_cost(j->cols);
+    bool flat = !j->taps && j->in_rs % j->k.in_ps == 0 &&
+                flat_wins(j->rows, j->cols, span);
     size_t chunk = j->k.nblocks, used = j->w_used * sizeof(float);
     if (chunk * used > (j->one_pass ? j->one_pass : CONV_ONE_PASS_BYTES))
         chunk = KERN_MAX(1, CONV_L1_WEIGHT_BYTES / used);
@@ -406,7 +495,9 @@ static void run_plane(const plane_job *j)
         c.k.in = j->k.in + b * j->k.in_bstride;
         c.k.w = j->k.w + b * j->k.w_bstride;
         c.k.accumulate = b > 0 || j->k.accumulate;
-        if (j->imgs)
+        if (j->taps)
+            run_in_place(&c);
+        else if (j->imgs)
             run_images(&c);
         else if (flat)
             run_flat(&c, span);
@@ -462,6 +553,15 @@ static void fwd_group(const kern_conv_shape *s, float *out, const float *xp,
         .in_is = pad_none(&pg) ? s->ic * s->h * s->w : pad_floats(&pg),
         .out_is = s->oc * s->oh * s->ow,
     };
+    taps3x3 t;
+    if (!imgs && in_place(s)) { // xp: the source image itself
+        for (size_t i = 0; i < 9; i++)
+            t.dy[i] = (int)(i / 3) - 1, t.dx[i] = (int)(i % 3) - 1,
+            t.w_off[i] = i * 8 * gw;
+        j.taps = &t, j.y0 = y0, j.ph = s->oh;
+        j.k.in = xp, j.k.out = out + g16 * s->oh * s->ow;
+        j.k.in_bstride = s->h * s->w * 8, j.in_rs = s->w * 8;
+    }
     run_plane(&j);
 }
 
@@ -475,7 +575,8 @@ static void fwd_task(void *vctx, size_t task, size_t thread)
     pad_geom pg = input_pad(s);
     const float *src = c->inp + n * s->ic * s->h * s->w, *xp = src;
     float *dst = (float *)(c->scratch + thread * c->slab);
-    if (!pad_none(&pg))
+    bool copy = !pad_none(&pg) && !in_place(s);
+    if (copy)
         xp = dst;
     size_t band = band_rows(s->oh, pg.wp * s->ic * sizeof(float), s->kh,
                             s->stride,
@@ -486,7 +587,7 @@ static void fwd_task(void *vctx, size_t task, size_t thread)
     for (size_t y0 = 0; y0 < s->oh; y0 += band) {
         size_t y1 = KERN_MIN(s->oh, y0 + band);
         size_t need = KERN_MIN(pg.hp, (y1 - 1) * s->stride + s->kh);
-        if (!pad_none(&pg) && need > padded) {
+        if (copy && need > padded) {
             pad_rows(&pg, dst, src, padded, need);
             padded = need;
         }
@@ -616,6 +717,17 @@ static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
         .out_is = s->ic * s->h * s->w,
         .one_pass = st > 1 ? CONV_PHASE_PASS_BYTES : 0,
     };
+    taps3x3 t;
+    if (!c->imgs && in_place(s)) { // dp: dout itself; one phase
+        size_t i = 0;
+        for (size_t a = nh; a-- > 0;)
+            for (size_t b = nw; b-- > 0; i++)
+                t.dy[i] = (int)dh[a], t.dx[i] = (int)dw[b],
+                t.w_off[i] = i * 8 * gw;
+        j.taps = &t, j.y0 = a0, j.ph = s->h;
+        j.k.in = dp, j.k.out = dinp + g16 * s->h * s->w;
+        j.k.in_bstride = s->oh * s->ow * 8, j.in_rs = s->ow * 8;
+    }
     run_plane(&j);
 }
 
@@ -632,7 +744,8 @@ static void bwd_task(void *vctx, size_t task, size_t thread)
     pad_geom pg = grad_pad(s);
     const float *src = c->dout + n * s->oc * s->oh * s->ow, *dp = src;
     float *dst = (float *)(c->scratch + thread * c->slab);
-    if (!pad_none(&pg))
+    bool copy = !pad_none(&pg) && !in_place(s);
+    if (copy)
         dp = dst;
     size_t rows = KERN_DIV_UP(s->h, st);
     size_t band = band_rows(rows, pg.wp * s->oc * sizeof(float),
@@ -644,7 +757,7 @@ static void bwd_task(void *vctx, size_t task, size_t thread)
     for (size_t a0 = 0; a0 < rows; a0 += band) {
         size_t a1 = KERN_MIN(rows, a0 + band);
         size_t need = KERN_MIN(pg.hp, a1 + pg.top + (st - 1 + s->pad) / st);
-        if (!pad_none(&pg) && need > padded) {
+        if (copy && need > padded) {
             pad_rows(&pg, dst, src, padded, need);
             padded = need;
         }

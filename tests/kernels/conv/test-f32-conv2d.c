@@ -27,6 +27,7 @@
 typedef struct conv_case {
     const char *name;
     size_t n, ic, oc, k, stride, h;
+    size_t w; // 0: w = h
 } conv_case;
 
 /* Every distinct ResNet-34 convolution (pad = k / 2). Under qemu and in the
@@ -89,12 +90,20 @@ static const conv_case odd[] = {
     {"3x3s1 7x7 n7 across images", 7, 64, 72, 3, 1, 7},
     {"3x3s2 13x13 n6 across images", 6, 72, 64, 3, 2, 13},
     {"1x1s2 14x14 n6 across images", 6, 64, 64, 1, 2, 14},
+    /* stride-1 3x3 read in place (no padded copy; widths whose inner
+     * columns take fewer runs of 6 than the row): H != W, widths not a
+     * multiple of 6, no inner row (h = 2), several bands of rows (128
+     * channels: 20 KB padded rows, bands of 4), an 8-channel tail group */
+    {"3x3s1 5x7 in place", 2, 16, 16, 3, 1, 5, 7},
+    {"3x3s1 2x8 in place", 2, 16, 16, 3, 1, 2, 8},
+    {"3x3s1 9x38 ic128 in place, bands", 1, 128, 24, 3, 1, 9, 38},
+    {"3x3s1 9x38 oc128 in place, bands", 1, 24, 128, 3, 1, 9, 38},
 };
 
 static kern_conv_shape shape_of(const conv_case *c)
 {
-    return kern_conv_shape_make(c->n, c->ic, c->oc, c->h, c->h, c->k,
-                                c->stride, c->k / 2);
+    return kern_conv_shape_make(c->n, c->ic, c->oc, c->h, c->w ? c->w : c->h,
+                                c->k, c->stride, c->k / 2);
 }
 
 // --- helpers -----------------------------------------------------------------------

@@ -4,7 +4,9 @@
  *
  * Every pass copies its spatial input into a zero-padded buffer in scratch,
  * so the microkernels (conv-internal.h) never see an edge: no im2col, the
- * copy is one pass over the input.
+ * copy is one pass over the input. Stride-1 3x3 planes of some widths
+ * (layer1, layer3) instead read the source in place, cut into regions by
+ * the taps that stay inside (run_in_place).
  *
  * - forward: one task per image (each thread works on its own images: two
  *   single-thread convolutions side by side beat one two-thread one on this

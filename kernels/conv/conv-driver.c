@@ -4,7 +4,9 @@
  *
  * Every pass copies its spatial input into a zero-padded buffer in scratch,
  * so the microkernels (conv-internal.h) never see an edge: no im2col, the
- * copy is one pass over the input.
+ * copy is one pass over the input. Stride-1 3x3 planes of some widths
+ * (layer1, layer3) instead read the source in place, cut into regions by
+ * the taps that stay inside (run_in_place).
  *
  * - forward: one task per image (each thread works on its own images: two
  *   single-thread convolutions side by side beat one two-thread one on this
@@ -238,6 +240,7 @@ static size_t bwdw_items(const kern_conv_shape *s)
 static size_t bww_scratch(const kern_conv_shape *s); // backward-weights
 static size_t bwf_scratch(const kern_conv_shape *s, const kern_pool *pool);
 static bool bwf_applies(const kern_conv_shape *s);
+static bool in_place(const kern_conv_shape *s); // forward, backward-data
 
 size_t kern_conv_scratch_size(const kern_conv_shape *s, kern_conv_pass pass,
                               const kern_pool *pool)
@@ -246,12 +249,14 @@ size_t kern_conv_scratch_size(const kern_conv_shape *s, kern_conv_pass pass,
     /* one padded image per thread, or the whole padded batch across images */
     if (pass == KERN_CONV_FORWARD) {
         pad_geom g = input_pad(s);
-        size_t k = fwd_across(s, pool) ? s->n : threads;
+        bool across = fwd_across(s, pool);
+        size_t k = across ? s->n : in_place(s) ? 0 : threads;
         return k * kern_align_up(pad_scratch(&g) * sizeof(float));
     }
     if (pass == KERN_CONV_BACKWARD_DATA) {
         pad_geom g = grad_pad(s);
-        size_t k = bwd_across(s, pool) ? s->n : threads;
+        bool across = bwd_across(s, pool);
+        size_t k = across ? s->n : in_place(s) ? 0 : threads;
         return k * kern_align_up(pad_scratch(&g) * sizeof(float));
     }
     return bwf_applies(s) ? bwf_scratch(s, pool) : bww_scratch(s);
@@ -269,6 +274,10 @@ typedef struct plane_job {
     size_t imgs;   // > 0: the plane of imgs images, in_is / out_is floats apart
     size_t in_is, out_is;
     size_t one_pass; // weight bytes above which a pass is cut (0: default)
+    /* in place (run_in_place): the taps, and rows [y0, y0 + rows) of a
+     * plane of ph rows; in, out at the plane's pixel (0, 0) */
+    const struct taps3x3 *taps;
+    size_t y0, ph;
 } plane_job;
 
 /* Row by row, in balanced runs: 7 pixels as 4 + 3, not 6 + 1. */
@@ -383,6 +392,91 @@ static size_t row_cost(size_t cols)
     return cost;
 }
 
+/* Flat beats rows of balanced runs (row_cost) on a plane of rows x cols
+ * output pixels whose input rows are span pixel steps apart. */
+static bool flat_wins(size_t rows, size_t cols, size_t span)
+{
+    return rows > 1 &&
+           KERN_DIV_UP((rows - 1) * span + cols, KERN_CONV_MR) *
+                   KERN_CONV_MR <
+               rows * row_cost(cols);
+}
+
+// --- stride-1 3x3 planes read in place -------------------------------------------
+
+/* A stride-1 3x3 pad-1 plane on NCHW8c that runs as rows reads its source
+ * in place, with no padded copy (the copy was 5% of layer1 backward-data):
+ * the plane is cut by which taps stay inside it. Inner rows and columns
+ * take all 9 taps, in runs of up to 6 along the row (56 = 1 + 9 x 6 + 1);
+ * the first and last row 6 taps, run along the row; the first and last
+ * column 6 taps, run DOWN the column (the kernel's pixel step is then the
+ * row stride), so 6 edge pixels share one call; the corners 4 taps, one
+ * pixel a call. Tap t reads source pixel (y + dy[t], x + dx[t]) with its
+ * weights at w_off[t]. Only where the inner columns take fewer runs than
+ * the whole row (56: 9 runs, not 10; 14: 2, not 3): at 28 (5 runs either
+ * way) the edge calls add to the runs and it measured 2-4% slower than
+ * the copy (paired A/B, both passes). */
+typedef struct taps3x3 {
+    int dy[9], dx[9];
+    size_t w_off[9];
+} taps3x3;
+
+static bool in_place(const kern_conv_shape *s)
+{
+    return s->stride == 1 && s->kh == 3 && s->kw == 3 && s->pad == 1 &&
+           !kern_conv_plain_input(s) && s->h >= 2 && s->w >= 2 &&
+           !flat_wins(s->h, s->w, s->w + 2) &&
+           KERN_DIV_UP(s->w - 2, KERN_CONV_MR) <
+               KERN_DIV_UP(s->w, KERN_CONV_MR);
+}
+
+/* The taps of region (cy, cx) (0: first row / column, 1: inner, 2: last)
+ * that read inside a plane w pixels wide, in the order given, with the
+ * wrap-around entry (conv-internal.h). */
+static size_t region_taps(const taps3x3 *t, int cy, int cx, size_t w,
+                          ptrdiff_t *in_off, size_t *w_off)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < 9; i++) {
+        int dy = t->dy[i], dx = t->dx[i];
+        if ((cy == 0 && dy < 0) || (cy == 2 && dy > 0) ||
+            (cx == 0 && dx < 0) || (cx == 2 && dx > 0))
+            continue;
+        in_off[n] = ((ptrdiff_t)dy * (ptrdiff_t)w + dx) * 8;
+        w_off[n++] = t->w_off[i];
+    }
+    in_off[n] = in_off[0], w_off[n] = w_off[0];
+    return n;
+}
+
+/* Rows [y0, y0 + rows) of the plane, region by region. */
+static void run_in_place(const plane_job *j)
+{
+    size_t h = j->ph, w = j->cols, y0 = j->y0, y1 = j->y0 + j->rows;
+    size_t ya[3] = {y0, KERN_MAX(y0, 1), KERN_MAX(y0, h - 1)};
+    size_t yb[3] = {KERN_MIN(y1, 1), KERN_MIN(y1, h - 1), y1};
+    size_t xa[3] = {0, 1, w - 1}, xb[3] = {1, w - 1, w};
+    ptrdiff_t in_off[10];
+    size_t w_off[10];
+    for (int cy = 0; cy < 3; cy++)
+        for (int cx = 0; cx < 3; cx++) {
+            if (ya[cy] >= yb[cy] || xa[cx] >= xb[cx])
+                continue;
+            plane_job r = *j;
+            r.k.ntaps = region_taps(j->taps, cy, cx, w, in_off, w_off);
+            r.k.in_off = in_off, r.k.w_off = w_off;
+            r.k.in = j->k.in + ya[cy] * j->in_rs + xa[cx] * j->k.in_ps;
+            r.k.out = j->k.out + ya[cy] * j->out_rs + xa[cx] * j->out_ps;
+            r.rows = yb[cy] - ya[cy], r.cols = xb[cx] - xa[cx];
+            if (cx != 1) { // down the column: rows and pixels swap
+                r.rows = 1, r.cols = yb[cy] - ya[cy];
+                r.in_rs = j->k.in_ps, r.k.in_ps = j->in_rs;
+                r.out_rs = j->out_ps, r.out_ps = j->out_rs;
+            }
+            run_rows(&r);
+        }
+}
+
 /* Whichever costs fewer slots (row_cost), one pass per input-block chunk. */
 static void run_plane(const plane_job *j)
 {
@@ -392,11 +486,8 @@ static void run_plane(const plane_job *j)
         return;
     }
     size_t span = j->in_rs / j->k.in_ps;
-    bool flat = false;
-    if (j->rows > 1 && j->in_rs % j->k.in_ps == 0)
-        flat = KERN_DIV_UP((j->rows - 1) * span + j->cols, KERN_CONV_MR) *
-                   KERN_CONV_MR <
-               j->rows * row_cost(j->cols);
+    bool flat = !j->taps && j->in_rs % j->k.in_ps == 0 &&
+                flat_wins(j->rows, j->cols, span);
     size_t chunk = j->k.nblocks, used = j->w_used * sizeof(float);
     if (chunk * used > (j->one_pass ? j->one_pass : CONV_ONE_PASS_BYTES))
         chunk = KERN_MAX(1, CONV_L1_WEIGHT_BYTES / used);
@@ -406,7 +497,9 @@ static void run_plane(const plane_job *j)
         c.k.in = j->k.in + b * j->k.in_bstride;
         c.k.w = j->k.w + b * j->k.w_bstride;
         c.k.accumulate = b > 0 || j->k.accumulate;
-        if (j->imgs)
+        if (j->taps)
+            run_in_place(&c);
+        else if (j->imgs)
             run_images(&c);
         else if (flat)
             run_flat(&c, span);
@@ -462,6 +555,15 @@ static void fwd_group(const kern_conv_shape *s, float *out, const float *xp,
         .in_is = pad_none(&pg) ? s->ic * s->h * s->w : pad_floats(&pg),
         .out_is = s->oc * s->oh * s->ow,
     };
+    taps3x3 t;
+    if (!imgs && in_place(s)) { // xp: the source image itself
+        for (size_t i = 0; i < 9; i++)
+            t.dy[i] = (int)(i / 3) - 1, t.dx[i] = (int)(i % 3) - 1,
+            t.w_off[i] = i * 8 * gw;
+        j.taps = &t, j.y0 = y0, j.ph = s->oh;
+        j.k.in = xp, j.k.out = out + g16 * s->oh * s->ow;
+        j.k.in_bstride = s->h * s->w * 8, j.in_rs = s->w * 8;
+    }
     run_plane(&j);
 }
 
@@ -475,7 +577,8 @@ static void fwd_task(void *vctx, size_t task, size_t thread)
     pad_geom pg = input_pad(s);
     const float *src = c->inp + n * s->ic * s->h * s->w, *xp = src;
     float *dst = (float *)(c->scratch + thread * c->slab);
-    if (!pad_none(&pg))
+    bool copy = !pad_none(&pg) && !in_place(s);
+    if (copy)
         xp = dst;
     size_t band = band_rows(s->oh, pg.wp * s->ic * sizeof(float), s->kh,
                             s->stride,
@@ -486,7 +589,7 @@ static void fwd_task(void *vctx, size_t task, size_t thread)
     for (size_t y0 = 0; y0 < s->oh; y0 += band) {
         size_t y1 = KERN_MIN(s->oh, y0 + band);
         size_t need = KERN_MIN(pg.hp, (y1 - 1) * s->stride + s->kh);
-        if (!pad_none(&pg) && need > padded) {
+        if (copy && need > padded) {
             pad_rows(&pg, dst, src, padded, need);
             padded = need;
         }
@@ -616,6 +719,17 @@ static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
         .out_is = s->ic * s->h * s->w,
         .one_pass = st > 1 ? CONV_PHASE_PASS_BYTES : 0,
     };
+    taps3x3 t;
+    if (!c->imgs && in_place(s)) { // dp: dout itself; one phase
+        size_t i = 0;
+        for (size_t a = nh; a-- > 0;)
+            for (size_t b = nw; b-- > 0; i++)
+                t.dy[i] = (int)dh[a], t.dx[i] = (int)dw[b],
+                t.w_off[i] = i * 8 * gw;
+        j.taps = &t, j.y0 = a0, j.ph = s->h;
+        j.k.in = dp, j.k.out = dinp + g16 * s->h * s->w;
+        j.k.in_bstride = s->oh * s->ow * 8, j.in_rs = s->ow * 8;
+    }
     run_plane(&j);
 }
 
@@ -632,7 +746,8 @@ static void bwd_task(void *vctx, size_t task, size_t thread)
     pad_geom pg = grad_pad(s);
     const float *src = c->dout + n * s->oc * s->oh * s->ow, *dp = src;
     float *dst = (float *)(c->scratch + thread * c->slab);
-    if (!pad_none(&pg))
+    bool copy = !pad_none(&pg) && !in_place(s);
+    if (copy)
         dp = dst;
     size_t rows = KERN_DIV_UP(s->h, st);
     size_t band = band_rows(rows, pg.wp * s->oc * sizeof(float),
@@ -644,7 +759,7 @@ static void bwd_task(void *vctx, size_t task, size_t thread)
     for (size_t a0 = 0; a0 < rows; a0 += band) {
         size_t a1 = KERN_MIN(rows, a0 + band);
         size_t need = KERN_MIN(pg.hp, a1 + pg.top + (st - 1 + s->pad) / st);
-        if (!pad_none(&pg) && need > padded) {
+        if (copy && need > padded) {
             pad_rows(&pg, dst, src, padded, need);
             padded = need;
         }
@@ -949,23 +1064,34 @@ static void bww_group_task(void *vctx, size_t task, size_t thread)
 /* A 1x1 convolution with stride > 1 reads every stride-th pixel of every
  * stride-th row. Copying those for the whole batch up front (bww_split)
  * writes them to memory and reads them back: a third of the pass for the
- * shortcuts. Here each run of about BWW_PIXELS output pixels is gathered,
- * all input channels, into a per-thread buffer just before it is reduced,
- * so it stays in L2 while every output channel reads it. Every input
- * pixel should be gathered once, so the batch is split by images, each of
- * BWF_PARTS fixed image ranges (parts) reducing into its own gradient;
- * the parts are added in order at the end, so the result is the same for
- * any thread count. Two ways, by which costs less:
- * - split (layer2, layer3: input large against the gradient): one task
- *   per part, the kernel as in bww_run (items: input channels), each part
- *   into its own blocked gradient, summed while adding into OIHW;
- * - one part (layer4: the 512 KB gradient is as large as the gathered
- *   input): tasks by output channels, each gathering the whole batch, and
- *   the kernel with its roles swapped (conv-internal.h): items are up to 6
- *   output channels (broadcast from dout), lanes 16 gathered input
+ * shortcuts. Here each run of output pixels is gathered into a per-thread
+ * buffer just before it is reduced, so it stays in L2 while every output
+ * channel reads it. Every input pixel should be gathered once, and the
+ * result must be the same for any thread count. Two ways, by which costs
+ * less:
+ * - parts (layer2: dout over BWF_DOUT_RATIO times the gradient): the batch
+ *   cut into BWF_PARTS fixed image ranges, one task each gathering all
+ *   input channels of its images in runs of about BWW_PIXELS, the kernel
+ *   as in bww_run (items: input channels), each part into its own blocked
+ *   gradient, the parts added in order into OIHW at the end;
+ * - one part (layer3, layer4): tasks by input-channel ranges (16-channel
+ *   groups), each gathering only its own channels over the whole batch,
+ *   and the kernel with its roles swapped (conv-internal.h): items are up
+ *   to 6 output channels (broadcast from dout), lanes 16 gathered input
  *   channels, so it adds rows of the OIHW gradient in place: no partial
- *   gradients to clear, sum and transpose. */
+ *   gradients to clear, sum and transpose. Each task reads all of dout,
+ *   which streams (the tuple's run stays in L1 while the task's groups
+ *   read it). Runs hold whole images up to BWF_RUN_BYTES of gathered
+ *   input (layer4 8 images, layer3 4; the buffer stays in L2 with the
+ *   dout stream passing).
+ * Measured against (in-process A/B, 2 threads, batch 16): one part split
+ * by output channels (every task gathering all input channels of the
+ * batch) layer4 4-6% slower; layer3 in two parts 7% slower; runs of
+ * BWW_PIXELS instead of BWF_RUN_BYTES layer4 5% and layer3 12% slower;
+ * layer2 as one part 6% slower (its 6.4 MB dout read by both threads). */
 #define BWF_PARTS 2
+#define BWF_DOUT_RATIO 64
+#define BWF_RUN_BYTES (200 * 1024)
 
 static bool bwf_applies(const kern_conv_shape *s)
 {
@@ -975,25 +1101,33 @@ static bool bwf_applies(const kern_conv_shape *s)
 
 static size_t bwf_parts(const kern_conv_shape *s)
 {
-    size_t gathered = s->n * s->ic * s->oh * s->ow, grad = s->oc * s->ic;
-    return s->n >= BWF_PARTS && gathered > 2 * grad ? BWF_PARTS : 1;
+    size_t dout = s->n * s->oc * s->oh * s->ow, grad = s->oc * s->ic;
+    return s->n >= BWF_PARTS && dout > BWF_DOUT_RATIO * grad ? BWF_PARTS : 1;
 }
 
-/* A run: whole images when a plane fits BWW_PIXELS (imgs of them), else
- * `band` output rows of one image. cap: pixels of the largest run. */
+/* A run: whole images when a plane fits the run (imgs of them), else
+ * `band` output rows of one image. cap: pixels of the largest run; chans:
+ * input channels gathered per task; isplit: input-channel ranges (one
+ * part). */
 typedef struct bwf_geom {
-    size_t imgs, band, cap;
+    size_t imgs, band, cap, chans, isplit;
 } bwf_geom;
 
-static bwf_geom bwf_geom_of(const kern_conv_shape *s)
+static bwf_geom bwf_geom_of(const kern_conv_shape *s, const kern_pool *pool)
 {
-    size_t px = s->oh * s->ow;
-    bwf_geom r = {0};
-    if (px <= BWW_PIXELS) {
-        r.imgs = BWW_PIXELS / px;
+    size_t px = s->oh * s->ow, groups = KERN_DIV_UP(s->ic, 16);
+    bwf_geom r = {.isplit = 1, .chans = s->ic};
+    size_t pixels = BWW_PIXELS;
+    if (bwf_parts(s) == 1) {
+        r.isplit = KERN_MIN(groups, kern_pool_threads(pool));
+        r.chans = KERN_MIN(s->ic, KERN_DIV_UP(groups, r.isplit) * 16);
+        pixels = KERN_MAX(pixels, BWF_RUN_BYTES / (r.chans * sizeof(float)));
+    }
+    if (px <= pixels) {
+        r.imgs = KERN_MIN(s->n, pixels / px);
         r.cap = r.imgs * px;
     } else {
-        size_t runs = KERN_DIV_UP(s->oh, KERN_MAX(1, BWW_PIXELS / s->ow));
+        size_t runs = KERN_DIV_UP(s->oh, KERN_MAX(1, pixels / s->ow));
         r.band = KERN_DIV_UP(s->oh, runs);
         r.cap = r.band * s->ow;
     }
@@ -1004,9 +1138,9 @@ static bwf_geom bwf_geom_of(const kern_conv_shape *s)
  * input-channel and output-channel offsets */
 static size_t bwf_scratch(const kern_conv_shape *s, const kern_pool *pool)
 {
-    bwf_geom r = bwf_geom_of(s);
+    bwf_geom r = bwf_geom_of(s, pool);
     size_t threads = kern_pool_threads(pool), parts = bwf_parts(s);
-    return threads * kern_align_up(s->ic * r.cap * sizeof(float)) +
+    return threads * kern_align_up(r.chans * r.cap * sizeof(float)) +
            (parts > 1 ? parts : 0) *
                kern_align_up(s->oc * s->ic * sizeof(float)) +
            kern_align_up((s->ic + s->oc) * sizeof(ptrdiff_t));
@@ -1016,24 +1150,24 @@ typedef struct bwf_ctx {
     bww_ctx w;          // dwb: part 0's blocked gradient (split)
     const ptrdiff_t *oc_off; // (OC) dout offset of channel o at pixel 0
     bwf_geom r;
-    char *bufs;         // per thread: (IC/8, cap, 8)
-    size_t buf_bytes, part_floats, parts, osplit;
+    char *bufs;         // per thread: (chans/8, cap, 8)
+    size_t buf_bytes, part_floats, parts;
 } bwf_ctx;
 
-/* Gathers output rows [y0, y1) of images [n0, n1) (input rows and columns
- * stride apart) into buf (IC/8, cap, 8), pixels in image, row, column
- * order. */
+/* Gathers output rows [y0, y1) of images [n0, n1) of input blocks
+ * [b0, b1) (input rows and columns stride apart) into buf (b1 - b0, cap,
+ * 8), pixels in image, row, column order. */
 static void bwf_gather(const kern_conv_shape *s, size_t cap, float *buf,
-                       const float *inp, size_t n0, size_t n1, size_t y0,
-                       size_t y1)
+                       const float *inp, size_t b0, size_t b1, size_t n0,
+                       size_t n1, size_t y0, size_t y1)
 {
     size_t st = s->stride, plane = s->h * s->w * 8;
     /* the same column two used rows on: a row is a short stream (28 lines
      * for the largest shortcut) that the hardware prefetcher barely ramps
      * up on before the next jump */
     size_t ahead = 2 * st * s->w * 8;
-    for (size_t b = 0; b < s->ic / 8; b++) {
-        float *restrict d = buf + b * cap * 8;
+    for (size_t b = b0; b < b1; b++) {
+        float *restrict d = buf + (b - b0) * cap * 8;
         for (size_t n = n0; n < n1; n++)
             for (size_t y = y0; y < y1; y++) {
                 const float *restrict r = inp + (n * s->ic / 8 + b) * plane +
@@ -1046,21 +1180,22 @@ static void bwf_gather(const kern_conv_shape *s, size_t cap, float *buf,
     }
 }
 
-/* A gathered run, roles swapped: output channels [o0, o1) in tuples of up
- * to 6, each over every 16 input channels (the tuple's dout run stays in
- * L1, the gathered run in L2); a->in at the run's dout. */
+/* A gathered run of input channels [i0, i1), roles swapped: every output
+ * channel in tuples of up to 6, each over the range's 16-channel groups
+ * (the tuple's dout run stays in L1, the gathered run in L2); a->in at
+ * the run's dout. */
 static void bwf_swapped(const bwf_ctx *f, kern_conv_bwdw_args *a,
-                        const float *buf, size_t o0, size_t o1)
+                        const float *buf, size_t i0, size_t i1)
 {
     const kern_conv_shape *s = f->w.s;
-    size_t nt = KERN_DIV_UP(o1 - o0, KERN_CONV_MR);
+    size_t nt = KERN_DIV_UP(s->oc, KERN_CONV_MR);
     for (size_t t = 0; t < nt; t++) {
-        size_t o = o0 + t * (o1 - o0) / nt;
-        a->b = o0 + (t + 1) * (o1 - o0) / nt - o;
+        size_t o = t * s->oc / nt;
+        a->b = (t + 1) * s->oc / nt - o;
         a->in_off = f->oc_off + o;
-        for (size_t i16 = 0; i16 < s->ic; i16 += 16) {
-            a->g = KERN_MIN(16, s->ic - i16) / 8;
-            a->dout = buf + i16 * f->r.cap;
+        for (size_t i16 = i0; i16 < i1; i16 += 16) {
+            a->g = KERN_MIN(16, i1 - i16) / 8;
+            a->dout = buf + (i16 - i0) * f->r.cap;
             a->dw = f->w.dweight + o * s->ic + i16;
             table.bwdw(a);
         }
@@ -1071,7 +1206,7 @@ static void bwf_swapped(const bwf_ctx *f, kern_conv_bwdw_args *a,
  * it into the part's blocked gradient; else the swapped tuples. */
 static void bwf_reduce(const bwf_ctx *f, const bww_ctx *c,
                        kern_conv_bwdw_args a, const float *buf,
-                       const float *dout, size_t o0, size_t o1)
+                       const float *dout, size_t i0, size_t i1)
 {
     const kern_conv_shape *s = f->w.s;
     size_t px = s->oh * s->ow, dimg = s->oc * px;
@@ -1083,18 +1218,19 @@ static void bwf_reduce(const bwf_ctx *f, const bww_ctx *c,
     }
     a.in = dout, a.in_ps = 8, a.in_rs = dimg;
     a.dout_bstride = f->r.cap * 8, a.dout_rs = px * 8, a.dw_rs = s->ic;
-    bwf_swapped(f, &a, buf, o0, o1);
+    bwf_swapped(f, &a, buf, i0, i1);
 }
 
-/* Task (part, oc range): the part's images in runs, each gathered, then
- * reduced. */
+/* Task (part, input-channel range): the part's images in runs, each
+ * gathered (the range's blocks), then reduced. */
 static void bwf_task(void *vctx, size_t task, size_t thread)
 {
     const bwf_ctx *f = vctx;
     const kern_conv_shape *s = f->w.s;
-    size_t part = task / f->osplit, os = task % f->osplit;
-    size_t o0 = os * (s->oc / 8) / f->osplit * 8;
-    size_t o1 = (os + 1) * (s->oc / 8) / f->osplit * 8;
+    size_t isplit = f->r.isplit, groups = KERN_DIV_UP(s->ic, 16);
+    size_t part = task / isplit, is = task % isplit;
+    size_t i0 = is * groups / isplit * 16;
+    size_t i1 = KERN_MIN(s->ic, (is + 1) * groups / isplit * 16);
     bww_ctx c = f->w;
     if (f->parts > 1) {
         c.dwb = f->w.dwb + part * f->part_floats;
@@ -1112,9 +1248,10 @@ static void bwf_task(void *vctx, size_t task, size_t thread)
         for (size_t i = 0; i < runs; i++) {
             size_t m0 = n0 + i * (n1 - n0) / runs;
             size_t m1 = n0 + (i + 1) * (n1 - n0) / runs;
-            bwf_gather(s, f->r.cap, buf, f->w.inp, m0, m1, 0, s->oh);
+            bwf_gather(s, f->r.cap, buf, f->w.inp, i0 / 8, i1 / 8, m0, m1, 0,
+                       s->oh);
             a.rows = m1 - m0;
-            bwf_reduce(f, &c, a, buf, f->w.dout + m0 * dimg, o0, o1);
+            bwf_reduce(f, &c, a, buf, f->w.dout + m0 * dimg, i0, i1);
         }
         return;
     }
@@ -1123,10 +1260,11 @@ static void bwf_task(void *vctx, size_t task, size_t thread)
     for (size_t n = n0; n < n1; n++)
         for (size_t y0 = 0; y0 < s->oh; y0 += f->r.band) {
             size_t y1 = KERN_MIN(s->oh, y0 + f->r.band);
-            bwf_gather(s, f->r.cap, buf, f->w.inp, n, n + 1, y0, y1);
+            bwf_gather(s, f->r.cap, buf, f->w.inp, i0 / 8, i1 / 8, n, n + 1,
+                       y0, y1);
             a.ow = (y1 - y0) * s->ow;
             bwf_reduce(f, &c, a, buf, f->w.dout + n * dimg + y0 * s->ow * 8,
-                       o0, o1);
+                       i0, i1);
         }
 }
 
@@ -1144,14 +1282,11 @@ static void bwf_run(const kern_conv_shape *s, float *dweight, const float *inp,
                     const float *dout, void *scratch, const kern_pool *pool)
 {
     size_t threads = kern_pool_threads(pool);
-    bwf_ctx f = {.r = bwf_geom_of(s), .parts = bwf_parts(s)};
+    bwf_ctx f = {.r = bwf_geom_of(s, pool), .parts = bwf_parts(s)};
     f.w = (bww_ctx){.s = s, .dweight = dweight, .inp = inp, .dout = dout};
-    /* one part: output-channel ranges for every thread (an element's sum
-     * does not depend on them) */
-    f.osplit = f.parts > 1 ? 1 : KERN_MIN(s->oc / 8, threads);
     char *p = scratch;
     f.bufs = p;
-    f.buf_bytes = kern_align_up(s->ic * f.r.cap * sizeof(float));
+    f.buf_bytes = kern_align_up(f.r.chans * f.r.cap * sizeof(float));
     p += threads * f.buf_bytes;
     f.w.dwb = (float *)p;
     f.part_floats = kern_align_up(s->oc * s->ic * sizeof(float)) /
@@ -1164,7 +1299,7 @@ static void bwf_run(const kern_conv_shape *s, float *dweight, const float *inp,
         off[s->ic + o] = (ptrdiff_t)((o / 8) * s->oh * s->ow * 8 + o % 8);
     f.w.item_off = off;
     f.oc_off = off + s->ic;
-    kern_parallel_for(pool, bwf_task, &f, f.parts * f.osplit);
+    kern_parallel_for(pool, bwf_task, &f, f.parts * f.r.isplit);
     if (f.parts > 1)
         kern_parallel_for(pool, bwf_scatter_task, &f,
                           KERN_DIV_UP(s->oc, 16));

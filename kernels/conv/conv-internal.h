@@ -18,9 +18,10 @@
  * overwritten, or added to when accumulate; a pixel with out_off[p] < 0 is
  * computed and dropped (the driver runs a tile across the end of a row, so
  * tiles stay 6 pixels wide on small images). The input is zero-padded by the
- * driver, so the kernel has no edge cases besides r and g. Backward-data
- * runs through the same kernel (dout as input, the transposed packing as
- * weights, one call per stride phase).
+ * driver, or read in place with only the taps that stay inside (offsets
+ * may be negative), so the kernel has no edge cases besides r and g.
+ * Backward-data runs through the same kernel (dout as input, the
+ * transposed packing as weights, one call per stride phase).
  *
  * Backward-weights microkernel ("bwdw"): b (1..6) input values (items:
  * channel x tap) x g (1..2) blocks of 8 output channels, reduced over

@@ -27,6 +27,7 @@
 typedef struct conv_case {
     const char *name;
     size_t n, ic, oc, k, stride, h;
+    size_t w; // 0: w = h
 } conv_case;
 
 /* Every distinct ResNet-34 convolution (pad = k / 2). Under qemu and in the
@@ -89,12 +90,20 @@ static const conv_case odd[] = {
     {"3x3s1 7x7 n7 across images", 7, 64, 72, 3, 1, 7},
     {"3x3s2 13x13 n6 across images", 6, 72, 64, 3, 2, 13},
     {"1x1s2 14x14 n6 across images", 6, 64, 64, 1, 2, 14},
+    /* stride-1 3x3 read in place (no padded copy; widths whose inner
+     * columns take fewer runs of 6 than the row): H != W, widths not a
+     * multiple of 6, no inner row (h = 2), several bands of rows (128
+     * channels: 20 KB padded rows, bands of 4), an 8-channel tail group */
+    {"3x3s1 5x7 in place", 2, 16, 16, 3, 1, 5, 7},
+    {"3x3s1 2x8 in place", 2, 16, 16, 3, 1, 2, 8},
+    {"3x3s1 9x38 ic128 in place, bands", 1, 128, 24, 3, 1, 9, 38},
+    {"3x3s1 9x38 oc128 in place, bands", 1, 24, 128, 3, 1, 9, 38},
 };
 
 static kern_conv_shape shape_of(const conv_case *c)
 {
-    return kern_conv_shape_make(c->n, c->ic, c->oc, c->h, c->h, c->k,
-                                c->stride, c->k / 2);
+    return kern_conv_shape_make(c->n, c->ic, c->oc, c->h, c->w ? c->w : c->h,
+                                c->k, c->stride, c->k / 2);
 }
 
 // --- helpers -----------------------------------------------------------------------
@@ -362,12 +371,16 @@ static const conv_case bwdw_extra[] = {
     {"5x5s2 plain 12x12", 2, 1, 8, 5, 2, 12},
     {"3x3s1 15x15", 2, 16, 16, 3, 1, 15},
     {"5x5s1 plain 40x40", 2, 3, 8, 5, 1, 40},
-    /* 1x1 strided, gathered per run (bwf_*): two parts over 3 images in
-     * bands of rows; two parts over runs of whole images; one part split
-     * by output channels (ic 40: two 16-channel pairs and an 8 tail);
-     * stride 3 */
-    {"1x1s2 bands 3 images 40x40", 3, 24, 40, 1, 2, 40},
-    {"1x1s2 image runs 10x10", 5, 24, 40, 1, 2, 10},
+    /* 1x1 strided, gathered per run (bwf_*): two parts (dout over 64
+     * times the gradient) over 3 images in bands of rows, and over 5
+     * images in runs of 2 whole images (parts of 2 and 3); one part split
+     * by input-channel ranges (ic 40: 16 and 16 + an 8 tail on two
+     * threads), in bands of 21 rows, in runs of whole images (2 + 3 on
+     * two threads), in one run; stride 3 */
+    {"1x1s2 two parts, bands 40x40", 3, 16, 24, 1, 2, 40},
+    {"1x1s2 two parts, image runs 22x22", 5, 8, 16, 1, 2, 22},
+    {"1x1s2 one part, bands 84x84", 1, 40, 16, 1, 2, 84},
+    {"1x1s2 one part, image runs 40x40", 5, 40, 16, 1, 2, 40},
     {"1x1s2 one part 6x6", 2, 40, 48, 1, 2, 6},
     {"1x1s3 7x7", 2, 16, 24, 1, 3, 7},
 };

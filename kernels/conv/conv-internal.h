@@ -99,6 +99,15 @@ static inline size_t kern_conv_tap_phase(size_t k, size_t pad, size_t st)
     return (k % st + st - pad % st) % st;
 }
 
+/* The phase (ph, pw) that tap (y, x) reaches, as the row-major index
+ * ph * st + pw. */
+static inline size_t kern_conv_phase_of(size_t y, size_t x, size_t pad,
+                                        size_t st)
+{
+    return kern_conv_tap_phase(y, pad, st) * st +
+           kern_conv_tap_phase(x, pad, st);
+}
+
 /* Taps of the phases before (ph, pw) in row-major phase order: where phase
  * (ph, pw)'s slab starts in its group, in units of nin * gw floats. */
 static inline size_t kern_conv_phase_start(size_t kh, size_t kw, size_t pad,
@@ -107,9 +116,7 @@ static inline size_t kern_conv_phase_start(size_t kh, size_t kw, size_t pad,
     size_t n = 0;
     for (size_t y = 0; y < kh; y++)
         for (size_t x = 0; x < kw; x++)
-            n += kern_conv_tap_phase(y, pad, st) * st +
-                         kern_conv_tap_phase(x, pad, st) <
-                 ph * st + pw;
+            n += kern_conv_phase_of(y, x, pad, st) < ph * st + pw;
     return n;
 }
 

@@ -82,18 +82,15 @@ static void pack_group(void *vjob, size_t task, size_t thread)
         for (size_t t = 0; t < taps; t++) {
             /* stored tap t is kernel tap taps - 1 - t when transposed */
             size_t k = p->transposed ? taps - 1 - t : t;
-            if (kern_conv_tap_phase(k / p->kw, p->pad, st) * st +
-                    kern_conv_tap_phase(k % p->kw, p->pad, st) ==
-                ph)
+            if (kern_conv_phase_of(k / p->kw, k % p->kw, p->pad, st) == ph)
                 list[n++] = k;
         }
         for (size_t b = 0; b < p->nin / cb; b++)
             for (size_t t = 0; t < n; t++)
                 for (size_t c = 0; c < cb; c++) {
                     size_t i = b * cb + c;
-                    const float *src =
-                        p->transposed ? p->w + (i * p->ic + g) * taps + list[t]
-                                      : p->w + (g * p->ic + i) * taps + list[t];
+                    size_t row = p->transposed ? i * p->ic + g : g * p->ic + i;
+                    const float *src = p->w + row * taps + list[t];
                     for (size_t j = 0; j < gw; j++)
                         *d++ = src[j * js];
                 }

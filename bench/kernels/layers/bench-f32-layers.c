@@ -7,8 +7,11 @@
  *   build/bench/layers [--suite FILE.json] [--threads N] [--quick]
  *
  * Fused versus unfused pairs (batch-norm + ReLU, add + ReLU) are timed side
- * by side so the table shows whether each fusion pays. Timer and JSON from
- * bench/support; run under `flock /tmp/resin-bench.lock`.
+ * by side so the table shows whether each fusion pays. The batch-norm
+ * forward over all 36 of the network's BN2d shapes, training (statistics
+ * pass + apply) against eval (apply only), bounds what computing the
+ * statistics in the convolution's epilogue could save per step. Timer and
+ * JSON from bench/support; run under `flock /tmp/resin-bench.lock`.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +86,34 @@ static void run_bn_eval(void *vc, size_t rep)
     kern_f32_batchnorm2d_forward_eval(b->pool, b->n, b->c, b->h * b->w,
                                       b->y, b->x, b->gamma, b->beta, b->rm,
                                       b->rv, 1e-5f, true);
+}
+/* ResNet-34's BN2d layers at 224x224: (channels, side, how many). */
+static const size_t net_bn[][3] = {
+    {64, 112, 1}, {64, 56, 6}, {128, 28, 8}, {256, 14, 12}, {512, 7, 7},
+};
+
+static void run_bn_net(bctx *b, bool train)
+{
+    for (size_t k = 0; k < sizeof net_bn / sizeof net_bn[0]; k++) {
+        size_t c = net_bn[k][0], hw = net_bn[k][1] * net_bn[k][1];
+        for (size_t i = 0; i < net_bn[k][2]; i++)
+            if (train)
+                kern_f32_batchnorm2d_forward_train(
+                    b->pool, b->n, c, hw, b->y, b->mean, b->invstd, b->rm,
+                    b->rv, b->x, b->gamma, b->beta, 0.1f, 1e-5f, true);
+            else
+                kern_f32_batchnorm2d_forward_eval(b->pool, b->n, c, hw, b->y,
+                                                  b->x, b->gamma, b->beta,
+                                                  b->rm, b->rv, 1e-5f, true);
+    }
+}
+static void run_bn_net_train(void *vc, size_t rep)
+{
+    run_bn_net(vc, true);
+}
+static void run_bn_net_eval(void *vc, size_t rep)
+{
+    run_bn_net(vc, false);
 }
 static void run_relu(void *vc, size_t rep)
 {
@@ -261,6 +292,14 @@ int main(int argc, char **argv)
     set_shape(&b, 64, 56, 56);
     s = (double)b.len * 4;
     measure("bn fwd eval+relu", "64x56x56", 2 * s, run_bn_eval, &b, min_s);
+    double net = 0.0; /* compulsory bytes of the 36 layers, read + write */
+    for (size_t k = 0; k < sizeof net_bn / sizeof net_bn[0]; k++)
+        net += 2.0 * 4 * (double)(b.n * net_bn[k][0] * net_bn[k][1] *
+                                  net_bn[k][1] * net_bn[k][2]);
+    measure("bn fwd train+relu", "36 BN2d", net, run_bn_net_train, &b, min_s);
+    measure("bn fwd eval+relu", "36 BN2d", net, run_bn_net_eval, &b, min_s);
+    printf("  statistics pass, whole network: %.1f ms per step\n",
+           (rows[nrows - 2].seconds - rows[nrows - 1].seconds) * 1e3);
     set_shape(&b, 64, 112, 112);
     s = (double)b.len * 4;
     measure("relu", "64x112x112", 2 * s, run_relu, &b, min_s);

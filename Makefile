@@ -105,6 +105,13 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(CFLAGS) $(if $(filter kernels/% nn/% sched/%,$<),$(CORE_CFLAGS)) \
 	  $(if $(filter %-avx2.c,$<),$(AVX2_CFLAGS)) -MMD -MP -c $< -o $@
 
+# gcc's scheduling before register allocation hoists the per-pixel loads of
+# the NEON convolution kernels above their FMAs, so 24 accumulators + the
+# weights + 6 inputs outgrow the 32 vector registers and the inner loops spill
+# (objdump: the backward-weights loop has 44 instructions per pixel, 6 of
+# them stack accesses; without it 38 and none; kernels/README.md).
+$(BUILD)/obj/kernels/conv/f32-conv2d-6x16-neon.o: CFLAGS += -fno-schedule-insns
+
 $(LIB_CORE): $(CORE_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^

@@ -4,6 +4,10 @@
  * held as two float32x4 registers: up to 6 pixels x 16 channels = 24
  * accumulators of the 32 vector registers; per input channel and tap, 4
  * weight loads and one scalar load per pixel feeding lane-broadcast FMAs.
+ * The channel loop stays rolled: unrolled by 8, gcc 12 ran out of registers
+ * and spilled (342 instructions and 23 stack accesses per 192 FMAs on the
+ * full tile); rolled, 36 per 24 FMAs and none (objdump; NEON speed cannot
+ * be measured on this project's machine).
  */
 #include <arm_neon.h>
 
@@ -31,7 +35,7 @@ INLINE void fwd_body(const kern_conv_fwd_args *a, size_t R, size_t G,
         for (size_t t = 0; t < a->ntaps; t++) {
             const float *ip = ib + a->in_off[t];
             const float *wp = wb + a->w_off[t];
-#pragma GCC unroll 8
+#pragma GCC unroll 1
             for (size_t c = 0; c < CB; c++) {
                 float32x4_t vw[4];
 #pragma GCC unroll 4

@@ -13,8 +13,9 @@
  *   forward and backward_data read them packed (kern_conv_pack_weights,
  *   whenever the weights change), backward_weights accumulates straight
  *   into OIHW.
- * oc must be a multiple of 8. Any batch, image size, square kernel, stride
- * and padding with pad < kernel size work; spatial edges are handled.
+ * oc must be a multiple of 8. Any batch, image size, square kernel up to
+ * 8x8, stride and padding with pad < kernel size work; spatial edges are
+ * handled.
  *
  * Accumulation: forward overwrites `out`; backward_data overwrites `dinp`,
  * or adds to it when `accumulate` is true (residual fan-in);
@@ -28,7 +29,8 @@
  *
  * Determinism: every pass gives bit-identical results for any thread count
  * (backward_weights reduces over batch and space in one fixed order per
- * output-channel group; nothing is reduced across threads).
+ * output-channel group, or input-channel range; the only sums across tasks
+ * add fixed image ranges in a fixed order).
  *
  * The __ref functions are the test oracle: plain NCHW activations, OIHW
  * weights, double accumulation, slow on purpose.

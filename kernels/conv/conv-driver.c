@@ -2,31 +2,36 @@
  * kernels/conv/conv-driver.c: the convolution drivers (portable, no
  * intrinsics) and the dispatch table.
  *
- * Every pass copies its spatial input into a zero-padded buffer in scratch,
- * so the microkernels (conv-internal.h) never see an edge: no im2col, the
- * copy is one pass over the input. Stride-1 3x3 planes of some widths
- * (layer1, layer3) instead read the source in place, cut into regions by
- * the taps that stay inside (run_in_place).
+ * A pass that needs padding copies its spatial input into a zero-padded
+ * buffer in scratch, so the microkernels (conv-internal.h) never see an
+ * edge: no im2col, the copy is one pass over the input. 1x1 pad-0 inputs
+ * are read as they are, and stride-1 3x3 planes of some widths (layer1,
+ * layer3, and layer4 when it does not run across images) are read in
+ * place, cut into regions by the taps that stay inside (run_in_place).
  *
  * - forward: one task per image (each thread works on its own images: two
  *   single-thread convolutions side by side beat one two-thread one on this
  *   machine); with fewer images than threads, images are split further by
  *   16-channel output groups. Per task: for each band of output rows, pad
- *   the rows it reads, then for each output group, row, and run of 6
- *   pixels, one microkernel call reduces over all input channels and taps.
- *   Small planes (7x7) with 6 or more images instead run across images:
- *   the padded batch first, then one task per output group, each call 6
+ *   the rows it reads, then for each output group one microkernel call per
+ *   run of up to 6 pixels reduces over the input channels and taps; where a
+ *   group's weights outgrow CONV_ONE_PASS_BYTES the reduction is cut into
+ *   passes over 16 KB of them, each pass over every run (run_plane). Small
+ *   planes (7x7) with 6 or more images instead run across images: the
+ *   padded batch first, then one task per output group, each call up to 6
  *   images at one pixel.
  * - backward-data: the same kernel over the zero-padded dout with the
  *   transposed packing. For stride s the input gradient splits into s x s
  *   phases (ih % s, iw % s); each phase is a stride-1 convolution over its
  *   own subset of taps (the stride-2 scatter, gathered).
  * - backward-weights: the whole input batch in scratch, padded and split by
- *   stride phase (dense runs for every tap), then one task per few
- *   16-output-channel groups; each reduces over images and runs of about
- *   256 pixels in one fixed order into its own slice of a blocked gradient,
- *   then adds it into OIHW. No reduction crosses tasks, so the result is
- *   the same for any thread count.
+ *   stride phase (dense runs for every tap; no copy at stride 1, pad 0),
+ *   then one task per few 16-output-channel groups; each reduces over
+ *   images and runs of pixels (bww_task) in one fixed order into its own
+ *   slice of a blocked gradient, then adds it into OIHW. The 1x1 strided
+ *   shortcuts instead gather each run into a per-thread buffer (bwf_*).
+ *   The only sums across tasks add fixed image halves in a fixed order
+ *   (BWF_PARTS), so every result is the same for any thread count.
  */
 #include "kernels/conv/conv-internal.h"
 
@@ -141,9 +146,9 @@ typedef struct pad_batch {
  * output group of the task over a band before moving on, so the band's
  * input rows (about CONV_BAND_BYTES) are reused from L2 by every group
  * instead of the whole image being streamed once per group, and each band
- * is padded just before it is read. When the task's weights outgrow half
- * of L2 (layer3, layer4) the image is one band: there the image is small
- * and the weights are what must stream once. */
+ * is padded just before it is read. When the task's weights outgrow the
+ * L2 (CONV_BAND_WEIGHT_BYTES: layer2's 3x3s, layer3, layer4) the image is
+ * one band: there the image is small and the weights must stream once. */
 #define CONV_BAND_BYTES (128 * 1024)
 #define CONV_BAND_WEIGHT_BYTES (512 * 1024)
 
@@ -207,8 +212,8 @@ static pad_geom grad_pad(const kern_conv_shape *s)
 }
 
 /* Run a small plane across images (run_images): at least 6 images, a plane
- * of at most CONV_IMAGES_PIXELS pixels (ResNet-34's 7x7 planes), and
- * enough 16-channel groups for every thread (the tasks are the groups). */
+ * of at most CONV_IMAGES_PIXELS pixels (ResNet-34's 7x7 planes), and at
+ * least two 16-channel groups per thread (the tasks are the groups). */
 #define CONV_IMAGES_PIXELS 64
 
 static bool across_images(const kern_conv_shape *s, size_t pixels,
@@ -280,7 +285,7 @@ typedef struct plane_job {
     size_t y0, ph;
 } plane_job;
 
-/* Row by row, in balanced runs: 7 pixels as 4 + 3, not 6 + 1. */
+/* Row by row, in balanced runs: 7 pixels as 3 + 4, not 6 + 1. */
 static void run_rows(const plane_job *j)
 {
     kern_conv_fwd_args a = j->k;
@@ -300,11 +305,12 @@ static void run_rows(const plane_job *j)
 }
 
 /* Flattened: an input row is `span` pixel steps, so pixel q = y * span + x
- * reads in + q * in_ps on every row, and a run of 6 can cross a row end;
- * the span - cols pixels past each row end are computed and dropped. Used
- * when that costs fewer slots than rows of short runs (row_cost); with the
- * 2 padding columns of a 3x3 it rarely does (14x14: 37 runs of 6 = 222
- * slots against 14 rows of 5 + 5 + 4 = 196, measured 10% faster). */
+ * reads in + q * in_ps on every row, and a (balanced) run of up to 6 can
+ * cross a row end; the span - cols pixels past each row end are computed
+ * and dropped. Used when that costs fewer slots than rows of short runs
+ * (row_cost); with the 2 padding columns of a 3x3 it rarely does (14x14:
+ * 37 runs of 6 = 222 slots against 14 rows of 4 + 5 + 5 = 196, measured
+ * 10% faster). */
 static void run_flat(const plane_job *j, size_t span)
 {
     kern_conv_fwd_args a = j->k;
@@ -326,9 +332,10 @@ static void run_flat(const plane_job *j, size_t span)
 }
 
 /* Across images: the microkernel's pixels are one output pixel (y, x) of up
- * to 6 images (the pixel step is the image stride), so a small plane keeps
- * 6 pixels per call with none dropped (a 7x7 plane run flat fills 49 of 66
- * slots) and each weight chunk serves every image. */
+ * to 6 images (the pixel step is the image stride; the images in balanced
+ * sets, 16 as 5 + 5 + 6), so a small plane keeps 5-6 pixels per call with
+ * none dropped (a 7x7 plane run flat fills 49 of 66 slots) and each weight
+ * chunk serves every image. */
 static void run_images(const plane_job *j)
 {
     kern_conv_fwd_args a = j->k;
@@ -353,13 +360,14 @@ static void run_images(const plane_job *j)
 }
 
 /* Input blocks per pass over the plane. When a group's weights outgrow
- * about an eighth of L2 (layer3, layer4: 147 and 295 KB), each pass takes
- * 16 KB of them, which stay in L1 while every pixel run of the (small)
- * plane uses them; the output is reloaded once per pass, a few loads per
- * thousands of FMAs. Smaller slabs are faster in one pass (measured), but
- * for the stride phases of backward-data (1-4 taps, so each input line
- * serves only those taps) 32-64 KB slabs are not: cutting them to 16 KB
- * passes measured 5-9% faster on layer3.0/layer4.0.conv1 (CONV_PHASE_PASS). */
+ * CONV_ONE_PASS_BYTES, a quarter of L2 (layer3, layer4: 147 and 295 KB),
+ * each pass takes 16 KB of them, which stay in L1 while every pixel run of
+ * the (small) plane uses them; the output is reloaded once per pass, a few
+ * loads per thousands of FMAs. Smaller slabs are faster in one pass
+ * (measured), but not the stride phases of backward-data (1-4 taps, so
+ * each input line serves only those taps; their slabs are 32-128 KB on
+ * l3.0/l4.0.conv1): cut into 16 KB passes (CONV_PHASE_PASS_BYTES), those
+ * measured faster (kernels/README.md). */
 #define CONV_L1_WEIGHT_BYTES 16384
 #define CONV_ONE_PASS_BYTES (128 * 1024)
 #define CONV_PHASE_PASS_BYTES CONV_L1_WEIGHT_BYTES
@@ -383,7 +391,8 @@ static void zero_plane(const plane_job *j)
 /* The time of one row in balanced runs, in pixel slots: a run of r pixels
  * costs r FMA cycles per channel step (2r FMAs on 2 pipes), but at least 4,
  * the FMA latency each accumulator chain waits (r = 3: 6 chains for the 8
- * the pipes need). Run flat, every run costs 6, dropped pixels included. */
+ * the pipes need). Run flat, a plane costs 6 slots per run, dropped
+ * pixels and the slack of balanced runs included. */
 static size_t row_cost(size_t cols)
 {
     size_t runs = KERN_DIV_UP(cols, KERN_CONV_MR), cost = 0;
@@ -552,7 +561,7 @@ static void fwd_group(const kern_conv_shape *s, float *out, const float *xp,
         .rows = y1 - y0, .cols = s->ow,
         .in_rs = in_rs, .out_rs = s->ow * 8, .out_ps = 8,
         .w_used = taps * cb * gw, .imgs = imgs,
-        .in_is = pad_none(&pg) ? s->ic * s->h * s->w : pad_floats(&pg),
+        .in_is = pad_floats(&pg), // the source's image stride if pad_none
         .out_is = s->oc * s->oh * s->ow,
     };
     taps3x3 t;
@@ -659,18 +668,16 @@ typedef struct bwd_ctx {
     bool accumulate;
 } bwd_ctx;
 
-/* Input-gradient positions stride * a + ph, for one tap axis: the taps that
- * reach them and the dout offset (delta) of each. */
+/* Input-gradient positions stride * a + ph, for one tap axis: how many taps
+ * reach them, and the dout offset (delta) of each, in tap order. */
 static size_t phase_taps(size_t ph, size_t k, size_t stride, size_t pad,
-                         size_t *tap, long *delta)
+                         long *delta)
 {
     size_t n = 0;
     for (size_t t = 0; t < k; t++) {
         long num = (long)(ph + pad) - (long)t;
-        if (num % (long)stride == 0) {
-            tap[n] = t;
+        if (num % (long)stride == 0)
             delta[n++] = num / (long)stride;
-        }
     }
     return n;
 }
@@ -682,10 +689,9 @@ static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
     const kern_conv_shape *s = c->s;
     pad_geom pg = grad_pad(s);
     size_t st = s->stride, gw = KERN_MIN(16, s->ic - g16), taps = 0;
-    size_t th[8], tw[8];
     long dh[8], dw[8];
-    size_t nh = phase_taps(ph, s->kh, st, s->pad, th, dh);
-    size_t nw = phase_taps(pw, s->kw, st, s->pad, tw, dw);
+    size_t nh = phase_taps(ph, s->kh, st, s->pad, dh);
+    size_t nw = phase_taps(pw, s->kw, st, s->pad, dw);
     ptrdiff_t in_off[KERN_CONV_MAX_TAPS + 1];
     size_t w_off[KERN_CONV_MAX_TAPS + 1];
     /* taps in ascending input address: rows top to bottom, which is the
@@ -715,7 +721,7 @@ static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
         .rows = a1 - a0, .cols = (s->w - pw + st - 1) / st,
         .in_rs = pg.wp * 8, .out_rs = st * s->w * 8, .out_ps = st * 8,
         .w_used = taps * 8 * gw, .imgs = c->imgs,
-        .in_is = pad_none(&pg) ? s->oc * s->oh * s->ow : pad_floats(&pg),
+        .in_is = pad_floats(&pg), // dout's image stride if pad_none
         .out_is = s->ic * s->h * s->w,
         .one_pass = st > 1 ? CONV_PHASE_PASS_BYTES : 0,
     };
@@ -975,10 +981,12 @@ static size_t bww_row_runs(const kern_conv_shape *s, const bww_geom *g)
 }
 
 /* A task: sg consecutive 16-channel groups over the whole batch, in runs
- * of about BWW_PIXELS, so each run of input is read from memory once and
- * reused from cache by every group of the task. When input rows follow
- * each other with no gap (pw == ow: 1x1, pad 0) an image is one run, and
- * small images are taken several to a call. */
+ * of pixels, so each run of input is read from memory once and reused from
+ * cache by every group of the task: whole rows, as many as BWW_L1_BYTES
+ * holds at stride 1 (bww_row_runs), about BWW_PIXELS otherwise. When input
+ * rows follow each other with no gap (pw == ow: 1x1, pad 0) the plane is
+ * flattened into runs of up to BWW_PIXELS, and images that small are
+ * taken several to a call. */
 static void bww_task(void *vctx, size_t task, size_t thread)
 {
     const bww_ctx *c = vctx;

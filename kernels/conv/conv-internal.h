@@ -17,11 +17,11 @@
  * entry: the AVX2 kernel loads each tap's offsets one tap ahead),
  * overwritten, or added to when accumulate; a pixel with out_off[p] < 0 is
  * computed and dropped (the driver runs a tile across the end of a row, so
- * tiles stay 6 pixels wide on small images). The input is zero-padded by the
+ * tiles stay 5-6 pixels wide on small images). The input is zero-padded by the
  * driver, or read in place with only the taps that stay inside (offsets
  * may be negative), so the kernel has no edge cases besides r and g.
  * Backward-data runs through the same kernel (dout as input, the
- * transposed packing as weights, one call per stride phase).
+ * transposed packing as weights, one driver pass per stride phase).
  *
  * Backward-weights microkernel ("bwdw"): b (1..6) input values (items:
  * channel x tap) x g (1..2) blocks of 8 output channels, reduced over
@@ -30,8 +30,9 @@
  *         sum_{y, x} in[y * in_rs + x * in_ps + in_off[i]]
  *                    * dout[y * dout_rs + x * 8 + k * dout_bstride + l]
  * A "row" is any run of ow pixels that is contiguous in dout and evenly
- * spaced in the input: one output row, or a whole image when the driver
- * flattens (then in_rs and dout_rs step from image to image). The 1x1
+ * spaced in the input: one output row, a run across rows of a flattened
+ * plane, or a whole image (then in_rs and dout_rs step from image to
+ * image). The 1x1
  * strided path calls it with the roles swapped: "in" is dout (items are
  * output channels), "dout" the gathered input (16 input channels), and dw
  * the OIHW gradient itself (dw_rs = ic).

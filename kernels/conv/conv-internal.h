@@ -32,10 +32,9 @@
  * A "row" is any run of ow pixels that is contiguous in dout and evenly
  * spaced in the input: one output row, a run across rows of a flattened
  * plane, or a whole image (then in_rs and dout_rs step from image to
- * image). The 1x1
- * strided path calls it with the roles swapped: "in" is dout (items are
- * output channels), "dout" the gathered input (16 input channels), and dw
- * the OIHW gradient itself (dw_rs = ic).
+ * image). The 1x1 strided path calls it with the roles swapped: "in" is
+ * dout (items are output channels), "dout" the gathered input (16 input
+ * channels), and dw the OIHW gradient itself (dw_rs = ic).
  */
 #ifndef RESIN_KERNELS_CONV_INTERNAL_H
 #define RESIN_KERNELS_CONV_INTERNAL_H

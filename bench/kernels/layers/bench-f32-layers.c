@@ -181,8 +181,9 @@ static row rows[64];
 static size_t nrows;
 static double anchor_gbs;
 
-static void measure(const char *kernel, const char *shape, double bytes,
-                    bench_fn fn, bctx *b, double min_s)
+/* Times fn, prints and records its row; returns the median seconds. */
+static double measure(const char *kernel, const char *shape, double bytes,
+                      bench_fn fn, bctx *b, double min_s)
 {
     row *r = &rows[nrows++];
     r->kernel = kernel;
@@ -197,6 +198,7 @@ static void measure(const char *kernel, const char *shape, double bytes,
            r->isa, shape, r->seconds * 1e3, r->best * 1e3, gbs,
            anchor_gbs > 0 ? gbs / anchor_gbs : 1.0);
     fflush(stdout);
+    return r->seconds;
 }
 
 static bool write_json(const char *path, size_t threads)
@@ -296,10 +298,12 @@ int main(int argc, char **argv)
     for (size_t k = 0; k < sizeof net_bn / sizeof net_bn[0]; k++)
         net += 2.0 * 4 * (double)(b.n * net_bn[k][0] * net_bn[k][1] *
                                   net_bn[k][1] * net_bn[k][2]);
-    measure("bn fwd train+relu", "36 BN2d", net, run_bn_net_train, &b, min_s);
-    measure("bn fwd eval+relu", "36 BN2d", net, run_bn_net_eval, &b, min_s);
+    double train = measure("bn fwd train+relu", "36 BN2d", net,
+                           run_bn_net_train, &b, min_s);
+    double eval = measure("bn fwd eval+relu", "36 BN2d", net,
+                          run_bn_net_eval, &b, min_s);
     printf("  statistics pass, whole network: %.1f ms per step\n",
-           (rows[nrows - 2].seconds - rows[nrows - 1].seconds) * 1e3);
+           (train - eval) * 1e3);
     set_shape(&b, 64, 112, 112);
     s = (double)b.len * 4;
     measure("relu", "64x112x112", 2 * s, run_relu, &b, min_s);

@@ -19,7 +19,7 @@ void data_lighting__scalar(float *v, size_t n, float add, float mul)
 data_lighting_fn data_lighting_select(void)
 {
 #if defined(__x86_64__)
-    if (kern_isa_active() == KERN_ISA_AVX2)
+    if (kern_isa_has_avx2(kern_isa_active()))
         return data_lighting__avx2;
 #endif
     return data_lighting__scalar;

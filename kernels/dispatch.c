@@ -39,6 +39,21 @@ static bool cpu_has_avx2_fma(void)
     cpuid(7, 0, r);
     return r[1] & (1u << 5); /* AVX2 */
 }
+
+/* AVX-512 F, DQ, BW and VL (leaf 7 EBX bits 16, 17, 30, 31), with the
+ * opmask and both halves of the ZMM state saved by the OS (XCR0 bits 5-7). */
+static bool cpu_has_avx512(void)
+{
+    if (!cpu_has_avx2_fma())
+        return false;
+    uint32_t lo, hi, r[4];
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 0xe6u) != 0xe6u)
+        return false;
+    cpuid(7, 0, r);
+    uint32_t want = 1u << 16 | 1u << 17 | 1u << 30 | 1u << 31;
+    return (r[1] & want) == want;
+}
 #endif
 
 bool kern_isa_available(kern_isa isa)
@@ -50,6 +65,12 @@ bool kern_isa_available(kern_isa isa)
     case KERN_ISA_AVX2:
 #if defined(__x86_64__)
         return cpu_has_avx2_fma();
+#else
+        return false;
+#endif
+    case KERN_ISA_AVX512:
+#if defined(__x86_64__)
+        return cpu_has_avx512();
 #else
         return false;
 #endif
@@ -70,6 +91,7 @@ static const char *const isa_names[KERN_ISA_COUNT] = {
     [KERN_ISA_REF] = "ref",
     [KERN_ISA_SCALAR] = "scalar",
     [KERN_ISA_AVX2] = "avx2",
+    [KERN_ISA_AVX512] = "avx512",
     [KERN_ISA_NEON] = "neon",
 };
 
@@ -105,6 +127,8 @@ kern_isa kern_init(kern_isa requested)
         isa = KERN_ISA_SCALAR;
         if (kern_isa_available(KERN_ISA_AVX2))
             isa = KERN_ISA_AVX2;
+        if (kern_isa_available(KERN_ISA_AVX512))
+            isa = KERN_ISA_AVX512;
         if (kern_isa_available(KERN_ISA_NEON))
             isa = KERN_ISA_NEON;
     }

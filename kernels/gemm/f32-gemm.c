@@ -65,6 +65,9 @@ static const kern_f32_gemm_config *active = &ref_config;
 
 void kern_gemm_init(kern_isa isa)
 {
+    /* AVX-512 has no GEMM kernel of its own: it runs the AVX2 one */
+    if (isa == KERN_ISA_AVX512)
+        isa = KERN_ISA_AVX2;
     active = &ref_config;
     for (size_t i = 0; i < NCONFIGS; i++)
         if (config_isas[i] == isa)

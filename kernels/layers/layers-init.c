@@ -33,7 +33,7 @@ void kern_layers_init(kern_isa isa)
     t.cpool_fwd = kern_f32_cpool_fwd__scalar;
     t.cpool_bwd = kern_f32_cpool_bwd__scalar;
 #if defined(__x86_64__)
-    if (isa == KERN_ISA_AVX2)
+    if (kern_isa_has_avx2(isa))
         KERN_LAYERS_SET(t, avx2);
 #endif
 #if defined(__aarch64__)

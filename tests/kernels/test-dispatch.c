@@ -14,7 +14,8 @@ Test(dispatch, names_round_trip)
         cr_assert_eq(isa, (kern_isa)i);
     }
     kern_isa isa;
-    cr_assert_not(kern_isa_parse("avx512", &isa));
+    cr_assert_not(kern_isa_parse("avx512f", &isa));
+    cr_assert_not(kern_isa_parse("sse", &isa));
     cr_assert_not(kern_isa_parse("", &isa));
 }
 
@@ -25,8 +26,12 @@ Test(dispatch, fallbacks_always_available)
 #if defined(__aarch64__)
     cr_assert(kern_isa_available(KERN_ISA_NEON));
     cr_assert_not(kern_isa_available(KERN_ISA_AVX2));
+    cr_assert_not(kern_isa_available(KERN_ISA_AVX512));
 #else
     cr_assert_not(kern_isa_available(KERN_ISA_NEON));
+    /* AVX-512 kernels need the AVX2 ones beside them. */
+    if (kern_isa_available(KERN_ISA_AVX512))
+        cr_assert(kern_isa_available(KERN_ISA_AVX2));
 #endif
 }
 

@@ -40,6 +40,8 @@ CFLAGS := -std=c11 -g $(WARN) -I. -D_GNU_SOURCE $(CFLAGS_$(VARIANT)) \
 LDFLAGS := $(LDFLAGS_$(VARIANT)) $(EXTRA_LDFLAGS)
 # Only *-avx2.c files are compiled for AVX2+FMA; dispatch checks both bits.
 AVX2_CFLAGS := -mavx2 -mfma
+# *-avx512.c files: x86-64-v4's AVX-512 subsets (F, DQ, BW, VL), checked too.
+AVX512_CFLAGS := $(AVX2_CFLAGS) -mavx512f -mavx512dq -mavx512bw -mavx512vl
 
 LIBS_CORE := -lsleef -lm
 LIBS_HOST := $(shell $(PKG_CONFIG) --libs libturbojpeg libpcre2-8 cairo 2>/dev/null || \
@@ -48,7 +50,7 @@ LIBS_TEST := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriter
 
 # --- sources -------------------------------------------------------------------
 ISA_SKIP_x86_64 := %-neon.c
-ISA_SKIP_aarch64 := %-avx2.c
+ISA_SKIP_aarch64 := %-avx2.c %-avx512.c
 CORE_SRC := $(filter-out $(ISA_SKIP_$(ARCH)), \
               $(wildcard kernels/*.c kernels/*/*.c nn/*.c nn/*/*.c sched/*.c))
 PROG_SRC := $(wildcard harness/train.c harness/predict.c harness/mkfashion.c)
@@ -103,7 +105,8 @@ core-tests: $(CORE_TEST_BIN)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(if $(filter kernels/% nn/% sched/%,$<),$(CORE_CFLAGS)) \
-	  $(if $(filter %-avx2.c,$<),$(AVX2_CFLAGS)) -MMD -MP -c $< -o $@
+	  $(if $(filter %-avx2.c,$<),$(AVX2_CFLAGS)) \
+	  $(if $(filter %-avx512.c,$<),$(AVX512_CFLAGS)) -MMD -MP -c $< -o $@
 
 # gcc's scheduling before register allocation hoists the per-pixel loads of
 # the NEON convolution kernels above their FMAs, so 24 accumulators + the
@@ -180,18 +183,19 @@ check-aarch64:
 FREESTANDING_ALLOW := Sleef_expf8_u10avx2 Sleef_logf8_u10avx2 \
     Sleef_expf4_u10advsimd Sleef_logf4_u10advsimd
 FS_SRC_x86_64 := $(filter-out %-neon.c,$(wildcard kernels/*.c kernels/*/*.c nn/*.c nn/*/*.c sched/*.c))
-FS_SRC_aarch64 := $(filter-out %-avx2.c,$(wildcard kernels/*.c kernels/*/*.c nn/*.c nn/*/*.c sched/*.c))
+FS_SRC_aarch64 := $(filter-out %-avx2.c %-avx512.c,$(wildcard kernels/*.c kernels/*/*.c nn/*.c nn/*/*.c sched/*.c))
 FS_FLAGS := -std=c11 -O2 -DNDEBUG -I. -ffreestanding -nostdlib -fno-pie \
             -Werror=implicit-function-declaration
 
 freestanding:
-	@scripts/freestanding-check "x86_64-gcc" "gcc $(FS_FLAGS) $(CORE_CFLAGS)" "$(AVX2_CFLAGS)" \
+	@scripts/freestanding-check "x86_64-gcc" "gcc $(FS_FLAGS) $(CORE_CFLAGS)" \
+	  "$(AVX2_CFLAGS)" "$(AVX512_CFLAGS)" \
 	  "$(FREESTANDING_ALLOW)" $(FS_SRC_x86_64)
 	@scripts/freestanding-check "aarch64-linux-gcc" \
-	  "aarch64-linux-gnu-gcc $(FS_FLAGS) $(CORE_CFLAGS) -march=armv8-a" "" \
+	  "aarch64-linux-gnu-gcc $(FS_FLAGS) $(CORE_CFLAGS) -march=armv8-a" "" "" \
 	  "$(FREESTANDING_ALLOW)" $(FS_SRC_aarch64)
 	@scripts/freestanding-check "aarch64-none-elf-clang" \
-	  "clang --target=aarch64-none-elf $(FS_FLAGS) -march=armv8-a" "" \
+	  "clang --target=aarch64-none-elf $(FS_FLAGS) -march=armv8-a" "" "" \
 	  "$(FREESTANDING_ALLOW)" $(FS_SRC_aarch64)
 
 # --- bench, demo, data -----------------------------------------------------------

@@ -40,6 +40,7 @@ static kern_conv_ukernels table = {
     kern_f32_conv2d_c1_ukernel_6x16__scalar,
     kern_f32_conv2d_c7_ukernel_6x16__scalar,
     kern_f32_conv2d_bwdw_ukernel_6x16__scalar,
+    2,
 };
 
 void kern_conv_init(kern_isa isa)
@@ -49,6 +50,7 @@ void kern_conv_init(kern_isa isa)
         kern_f32_conv2d_c1_ukernel_6x16__scalar,
         kern_f32_conv2d_c7_ukernel_6x16__scalar,
         kern_f32_conv2d_bwdw_ukernel_6x16__scalar,
+        2,
     };
 #if defined(__x86_64__)
     if (isa == KERN_ISA_AVX2)
@@ -57,6 +59,15 @@ void kern_conv_init(kern_isa isa)
             kern_f32_conv2d_c1_ukernel_6x16__avx2,
             kern_f32_conv2d_c7_ukernel_6x16__avx2,
             kern_f32_conv2d_bwdw_ukernel_6x16__avx2,
+            2,
+        };
+    if (isa == KERN_ISA_AVX512)
+        table = (kern_conv_ukernels){
+            kern_f32_conv2d_ukernel_6x16__avx512,
+            kern_f32_conv2d_c1_ukernel_6x16__avx2,
+            kern_f32_conv2d_c7_ukernel_6x16__avx2,
+            kern_f32_conv2d_bwdw_ukernel_6x16__avx512,
+            4,
         };
 #endif
 #if defined(__aarch64__)
@@ -66,6 +77,7 @@ void kern_conv_init(kern_isa isa)
             kern_f32_conv2d_c1_ukernel_6x16__neon,
             kern_f32_conv2d_c7_ukernel_6x16__neon,
             kern_f32_conv2d_bwdw_ukernel_6x16__neon,
+            2,
         };
 #endif
 }
@@ -368,8 +380,8 @@ static void run_images(const plane_job *j)
  * each input line serves only those taps; their slabs are 32-128 KB on
  * l3.0/l4.0.conv1): cut into 16 KB passes (CONV_PHASE_PASS_BYTES), those
  * measured faster (kernels/README.md). */
-#define CONV_L1_WEIGHT_BYTES 16384
-#define CONV_ONE_PASS_BYTES (128 * 1024)
+#define CONV_L1_WEIGHT_BYTES 32768
+#define CONV_ONE_PASS_BYTES (1024 * 1024)
 #define CONV_PHASE_PASS_BYTES CONV_L1_WEIGHT_BYTES
 
 /* A plane no tap reaches (a backward-data phase of a 1x1/2: odd rows or
@@ -527,14 +539,37 @@ typedef struct fwd_ctx {
     size_t split, slab;
 } fwd_ctx;
 
-/* Output rows [y0, y1) of the 16-channel group at g16; imgs > 0: of imgs
- * images at once (xp, out: image 0). */
+/* Whether the c8 kernel takes two 16-channel groups a call (fwd_max_g);
+ * the stem's c1 and c7 kernels take one. */
+static bool pairs(const kern_conv_shape *s)
+{
+    return table.fwd_max_g >= 4 && !kern_conv_plain_input(s);
+}
+
+/* 16-channel groups per microkernel call from group g of [g, g1): 2 where
+ * the kernel takes them and both are full. */
+static size_t unit_groups(const kern_conv_shape *s, size_t g, size_t g1,
+                          size_t channels)
+{
+    return pairs(s) && g + 1 < g1 && (g + 2) * 16 <= channels ? 2 : 1;
+}
+
+/* Tasks of one unit each (1 or 2 groups), for the across-images passes. */
+static size_t group_units(const kern_conv_shape *s, size_t channels)
+{
+    size_t groups = KERN_DIV_UP(channels, 16);
+    return pairs(s) ? KERN_DIV_UP(groups, 2) : groups;
+}
+
+/* Output rows [y0, y1) of ng (1 or 2) 16-channel groups from g16; imgs > 0:
+ * of imgs images at once (xp, out: image 0). */
 static void fwd_group(const kern_conv_shape *s, float *out, const float *xp,
-                      const float *wpack, size_t g16, size_t y0, size_t y1,
-                      size_t imgs)
+                      const float *wpack, size_t g16, size_t ng, size_t y0,
+                      size_t y1, size_t imgs)
 {
     pad_geom pg = input_pad(s);
     size_t cb = pg.cb, taps = s->kh * s->kw, gw = KERN_MIN(16, s->oc - g16);
+    size_t gt = ng > 1 ? 32 : gw; // channels per call
     size_t in_rs = s->stride * pg.wp * cb;
     ptrdiff_t in_off[KERN_CONV_MAX_TAPS + 1];
     size_t w_off[KERN_CONV_MAX_TAPS + 1];
@@ -555,12 +590,13 @@ static void fwd_group(const kern_conv_shape *s, float *out, const float *xp,
             .in_off = in_off, .w_off = w_off, .ntaps = ntaps,
             .nblocks = pg.nb, .in_bstride = pg.hp * pg.wp * cb,
             .w_bstride = taps * cb * gw, .in_ps = s->stride * cb,
-            .out_bstride = s->oh * s->ow * 8, .g = gw / 8,
+            .out_bstride = s->oh * s->ow * 8, .g = gt / 8,
+            .w_gstride = 16 * s->ic * taps,
         },
         .fn = cb == 8 ? table.fwd_c8 : rows ? table.fwd_c7 : table.fwd_c1,
         .rows = y1 - y0, .cols = s->ow,
         .in_rs = in_rs, .out_rs = s->ow * 8, .out_ps = 8,
-        .w_used = taps * cb * gw, .imgs = imgs,
+        .w_used = taps * cb * gt, .imgs = imgs,
         .in_is = pad_floats(&pg), // the source's image stride if pad_none
         .out_is = s->oc * s->oh * s->ow,
     };
@@ -602,8 +638,10 @@ static void fwd_task(void *vctx, size_t task, size_t thread)
             pad_rows(&pg, dst, src, padded, need);
             padded = need;
         }
-        for (size_t g = g0; g < g1; g++)
-            fwd_group(s, out, xp, c->wpack, g * 16, y0, y1, 0);
+        for (size_t g = g0, ng; g < g1; g += ng) {
+            ng = unit_groups(s, g, g1, s->oc);
+            fwd_group(s, out, xp, c->wpack, g * 16, ng, y0, y1, 0);
+        }
     }
 }
 
@@ -624,15 +662,19 @@ static void pad_batch_task(void *vctx, size_t n, size_t thread)
               b->src + n * b->g.nb * b->g.h * b->g.w * b->g.cb);
 }
 
-/* Across images: one task per 16-channel group over the whole batch. */
-static void fwd_images_task(void *vctx, size_t g, size_t thread)
+/* Across images: one task per unit of 16-channel groups (group_units)
+ * over the whole batch. */
+static void fwd_images_task(void *vctx, size_t u, size_t thread)
 {
     const fwd_ctx *c = vctx;
     const kern_conv_shape *s = c->s;
     pad_geom pg = input_pad(s);
     const float *xp = pad_none(&pg) ? c->inp : (const float *)c->scratch;
+    size_t groups = KERN_DIV_UP(s->oc, 16);
+    size_t g = u * KERN_DIV_UP(groups, group_units(s, s->oc));
     (void)thread;
-    fwd_group(s, c->out, xp, c->wpack, g * 16, 0, s->oh, s->n);
+    fwd_group(s, c->out, xp, c->wpack, g * 16,
+              unit_groups(s, g, groups, s->oc), 0, s->oh, s->n);
 }
 
 void kern_conv_forward(const kern_conv_shape *s, float *out, const float *inp,
@@ -650,7 +692,7 @@ void kern_conv_forward(const kern_conv_shape *s, float *out, const float *inp,
         pad_batch b = {pg, scratch, inp};
         if (!pad_none(&pg))
             kern_parallel_for(pool, pad_batch_task, &b, s->n);
-        kern_parallel_for(pool, fwd_images_task, &c, KERN_DIV_UP(s->oc, 16));
+        kern_parallel_for(pool, fwd_images_task, &c, group_units(s, s->oc));
         return;
     }
     kern_parallel_for(pool, fwd_task, &c, s->n * c.split);
@@ -682,13 +724,16 @@ static size_t phase_taps(size_t ph, size_t k, size_t stride, size_t pad,
     return n;
 }
 
-/* Phase (ph, pw) rows [a0, a1) (input-gradient rows stride * a + ph). */
+/* Phase (ph, pw) rows [a0, a1) (input-gradient rows stride * a + ph) of
+ * ng (1 or 2) 16-channel groups from g16. */
 static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
-                      size_t g16, size_t ph, size_t pw, size_t a0, size_t a1)
+                      size_t g16, size_t ng, size_t ph, size_t pw, size_t a0,
+                      size_t a1)
 {
     const kern_conv_shape *s = c->s;
     pad_geom pg = grad_pad(s);
     size_t st = s->stride, gw = KERN_MIN(16, s->ic - g16), taps = 0;
+    size_t gt = ng > 1 ? 32 : gw; // channels per call
     long dh[8], dw[8];
     size_t nh = phase_taps(ph, s->kh, st, s->pad, dh);
     size_t nw = phase_taps(pw, s->kw, st, s->pad, dw);
@@ -714,13 +759,14 @@ static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
             .in_off = in_off, .w_off = w_off, .ntaps = taps,
             .nblocks = pg.nb, .in_bstride = pg.hp * pg.wp * 8,
             .w_bstride = taps * 8 * gw, .in_ps = 8,
-            .out_bstride = s->h * s->w * 8, .g = gw / 8,
+            .out_bstride = s->h * s->w * 8, .g = gt / 8,
             .accumulate = c->accumulate,
+            .w_gstride = 16 * s->oc * s->kh * s->kw,
         },
         .fn = table.fwd_c8,
         .rows = a1 - a0, .cols = (s->w - pw + st - 1) / st,
         .in_rs = pg.wp * 8, .out_rs = st * s->w * 8, .out_ps = st * 8,
-        .w_used = taps * 8 * gw, .imgs = c->imgs,
+        .w_used = taps * 8 * gt, .imgs = c->imgs,
         .in_is = pad_floats(&pg), // dout's image stride if pad_none
         .out_is = s->ic * s->h * s->w,
         .one_pass = st > 1 ? CONV_PHASE_PASS_BYTES : 0,
@@ -769,26 +815,31 @@ static void bwd_task(void *vctx, size_t task, size_t thread)
             pad_rows(&pg, dst, src, padded, need);
             padded = need;
         }
-        for (size_t g = g0; g < g1; g++)
+        for (size_t g = g0, ng; g < g1; g += ng) {
+            ng = unit_groups(s, g, g1, s->ic);
             for (size_t ph = 0; ph < KERN_MIN(st, s->h); ph++)
                 for (size_t pw = 0; pw < KERN_MIN(st, s->w); pw++)
-                    bwd_phase(c, dinp, dp, g * 16, ph, pw, a0,
+                    bwd_phase(c, dinp, dp, g * 16, ng, ph, pw, a0,
                               KERN_MIN(a1, (s->h - ph + st - 1) / st));
+        }
     }
 }
 
-/* Across images: one task per 16-channel group over the whole batch. */
-static void bwd_images_task(void *vctx, size_t g, size_t thread)
+/* Across images: one task per unit of 16-channel groups (group_units)
+ * over the whole batch. */
+static void bwd_images_task(void *vctx, size_t u, size_t thread)
 {
     const bwd_ctx *c = vctx;
     const kern_conv_shape *s = c->s;
     pad_geom pg = grad_pad(s);
     const float *dp = pad_none(&pg) ? c->dout : (const float *)c->scratch;
-    size_t st = s->stride;
+    size_t st = s->stride, groups = KERN_DIV_UP(s->ic, 16);
+    size_t g = u * KERN_DIV_UP(groups, group_units(s, s->ic));
+    size_t ng = unit_groups(s, g, groups, s->ic);
     (void)thread;
     for (size_t ph = 0; ph < KERN_MIN(st, s->h); ph++)
         for (size_t pw = 0; pw < KERN_MIN(st, s->w); pw++)
-            bwd_phase(c, c->dinp, dp, g * 16, ph, pw, 0,
+            bwd_phase(c, c->dinp, dp, g * 16, ng, ph, pw, 0,
                       (s->h - ph + st - 1) / st);
 }
 
@@ -811,7 +862,7 @@ void kern_conv_backward_data(const kern_conv_shape *s, float *dinp,
         pad_batch b = {pg, scratch, dout};
         if (!pad_none(&pg))
             kern_parallel_for(pool, pad_batch_task, &b, s->n);
-        kern_parallel_for(pool, bwd_images_task, &c, KERN_DIV_UP(s->ic, 16));
+        kern_parallel_for(pool, bwd_images_task, &c, group_units(s, s->ic));
         return;
     }
     kern_parallel_for(pool, bwd_task, &c, s->n * c.split);
@@ -943,10 +994,11 @@ static void bww_run(const bww_ctx *c, kern_conv_bwdw_args *a,
 {
     const kern_conv_shape *s = c->s;
     size_t items = bwdw_items(s), nt = KERN_DIV_UP(items, KERN_CONV_MR);
-    for (size_t g16 = g0; g16 < g1; g16 += 16) {
+    for (size_t g16 = g0, ng; g16 < g1; g16 += ng * 16) {
         size_t gw = KERN_MIN(16, s->oc - g16);
         float *dwb = c->dwb + g16 * items;
-        a->g = gw / 8, a->dw_rs = gw;
+        ng = unit_groups(s, g16 / 16, KERN_DIV_UP(g1, 16), s->oc);
+        a->g = ng * gw / 8, a->dw_rs = gw, a->dw_gstride = 16 * items;
         a->dout = dout + g16 * s->oh * s->ow;
         for (size_t t = 0; t < nt; t++) {
             size_t i = t * items / nt;
@@ -1348,5 +1400,7 @@ void kern_conv_backward_weights(const kern_conv_shape *s, float *dweight,
      * a channel's reduction order does not depend on the grouping */
     size_t groups = KERN_DIV_UP(s->oc, 16);
     c.sg = KERN_MAX(1, KERN_MIN(4, groups / (2 * kern_pool_threads(pool))));
+    if (pairs(s)) // whole pairs of groups (unit_groups)
+        c.sg = KERN_MAX(2, c.sg & ~(size_t)1);
     kern_parallel_for(pool, bww_group_task, &c, KERN_DIV_UP(groups, c.sg));
 }

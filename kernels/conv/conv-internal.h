@@ -2,8 +2,8 @@
  * kernels/conv/conv-internal.h: the convolution microkernel contract, shared
  * by the portable drivers (conv-driver.c) and the per-ISA microkernels.
  *
- * Forward microkernel ("fwd"): r (1..6) output pixels x g (1..2) blocks of 8
- * output channels, held in registers for the whole reduction over nblocks
+ * Forward microkernel ("fwd"): r (1..6) output pixels x g (1..2, or 4 where
+ * the table's fwd_max_g says so) blocks of 8 output channels, held in registers for the whole reduction over nblocks
  * input blocks x ntaps taps x cb channels per block (cb = 8 for NCHW8c
  * input: the c8 kernel; cb = 1 for plain planes: the c1 kernel; cb = 7 for
  * the 7x7 stem on plain planes, a tap being a kernel row and its 7
@@ -12,6 +12,9 @@
  *     in[b * in_bstride + in_off[t] + p * in_ps + c],
  * its weights (8 g lanes) are
  *     w[b * w_bstride + w_off[t] + c * 8g + lane],
+ * except with g = 4, read from two 16-channel slabs laid out as for g = 2:
+ *     w[(lane / 16) * w_gstride + b * w_bstride + w_off[t] + c * 16
+ *       + lane % 16],
  * and its output (block k, lane l) is out[out_off[p] + k * out_bstride + l],
  * with in_off[ntaps] = in_off[0] and w_off[ntaps] = w_off[0] (a wrap-around
  * entry: the AVX2 kernel loads each tap's offsets one tap ahead),
@@ -24,11 +27,12 @@
  * transposed packing as weights, one driver pass per stride phase).
  *
  * Backward-weights microkernel ("bwdw"): b (1..6) input values (items:
- * channel x tap) x g (1..2) blocks of 8 output channels, reduced over
- * rows x ow output pixels:
+ * channel x tap) x g (1..2, or 4 where fwd_max_g is 4) blocks of 8 output
+ * channels, reduced over rows x ow output pixels:
  *     dw[i * dw_rs + k * 8 + l] +=
  *         sum_{y, x} in[y * in_rs + x * in_ps + in_off[i]]
  *                    * dout[y * dout_rs + x * 8 + k * dout_bstride + l]
+ * (with g = 4, blocks 2 and 3 go to dw + dw_gstride as blocks 0 and 1)
  * A "row" is any run of ow pixels that is contiguous in dout and evenly
  * spaced in the input: one output row, a run across rows of a flattened
  * plane, or a whole image (then in_rs and dout_rs step from image to
@@ -58,6 +62,7 @@ typedef struct kern_conv_fwd_args {
     size_t in_ps, out_bstride;
     size_t r, g;
     bool accumulate;
+    size_t w_gstride; // g = 4: floats from the first slab to the second
 } kern_conv_fwd_args;
 
 typedef struct kern_conv_bwdw_args {
@@ -68,6 +73,7 @@ typedef struct kern_conv_bwdw_args {
     size_t dout_bstride;
     size_t rows, ow, in_rs, in_ps, dout_rs;
     size_t b, g, dw_rs;
+    size_t dw_gstride; // g = 4: floats from dw to blocks 2 and 3
 } kern_conv_bwdw_args;
 
 /* Calls BODY(a, N, G, ...) with the tile's n (1..6: a->r or a->b) and g
@@ -120,6 +126,47 @@ static inline size_t kern_conv_phase_start(size_t kh, size_t kw, size_t pad,
     return n;
 }
 
+/* The loops of the x86 c8/c7 reductions in GCC extended asm (one asm
+ * statement per call; AVX2 and AVX-512 differ only in the channel step
+ * between ENTER and LEAVE). They read a struct whose first ten words are
+ * in, w, in_off, w_off, ntaps, nblocks, in_bbytes, w_bbytes, ps_bytes, acc
+ * (p), and name the registers ib, wb (block bases), nb, t (block and tap
+ * counters), ps, ps3 (pixel step, 3 steps), ip, ip3 (pixels 0 and 3 of
+ * this tap), wp (its weights), cio, cwo (the next tap's offsets: each tap's
+ * are loaded one tap ahead, and entry ntaps is entry 0, the next block's
+ * first tap). ENTER takes one more asm line for the prologue (or ""); after
+ * LEAVE, ip holds acc. */
+#define KERN_CONV_ASM_ENTER(PROLOGUE)                                       \
+    "mov 0(%[p]), %[ib]\n\t"                                                \
+    "mov 8(%[p]), %[wb]\n\t"                                                \
+    "mov 40(%[p]), %[nb]\n\t"                                               \
+    "mov 64(%[p]), %[ps]\n\t" PROLOGUE                                      \
+    "lea (%[ps], %[ps], 2), %[ps3]\n\t"                                     \
+    "mov 16(%[p]), %[cio]\n\t"                                              \
+    "mov (%[cio]), %[cio]\n\t"                                              \
+    "mov 24(%[p]), %[cwo]\n\t"                                              \
+    "mov (%[cwo]), %[cwo]\n\t"                                              \
+    "2:\n\t"                                                                \
+    "xor %[t], %[t]\n\t"                                                    \
+    "1:\n\t"                                                                \
+    "lea (%[ib], %[cio], 4), %[ip]\n\t"                                     \
+    "lea (%[wb], %[cwo], 4), %[wp]\n\t"                                     \
+    "lea (%[ip], %[ps3]), %[ip3]\n\t"                                       \
+    "inc %[t]\n\t"                                                          \
+    "mov 16(%[p]), %[cio]\n\t"                                              \
+    "mov (%[cio], %[t], 8), %[cio]\n\t"                                     \
+    "mov 24(%[p]), %[cwo]\n\t"                                              \
+    "mov (%[cwo], %[t], 8), %[cwo]\n\t"
+
+#define KERN_CONV_ASM_LEAVE                                                 \
+    "cmp 32(%[p]), %[t]\n\t"                                                \
+    "jb 1b\n\t"                                                             \
+    "add 48(%[p]), %[ib]\n\t"                                               \
+    "add 56(%[p]), %[wb]\n\t"                                               \
+    "dec %[nb]\n\t"                                                         \
+    "jnz 2b\n\t"                                                            \
+    "mov 72(%[p]), %[ip]\n\t"
+
 typedef void (*kern_conv_fwd_ukernel_fn)(const kern_conv_fwd_args *a);
 typedef void (*kern_conv_bwdw_ukernel_fn)(const kern_conv_bwdw_args *a);
 
@@ -128,6 +175,7 @@ typedef struct kern_conv_ukernels {
     kern_conv_fwd_ukernel_fn fwd_c1; // cb = 1
     kern_conv_fwd_ukernel_fn fwd_c7; // cb = 7 (stem kernel rows)
     kern_conv_bwdw_ukernel_fn bwdw;
+    size_t fwd_max_g; // 2, or 4: fwd_c8 and bwdw take 32 channels a call
 } kern_conv_ukernels;
 
 void kern_f32_conv2d_ukernel_6x16__scalar(const kern_conv_fwd_args *a);
@@ -139,6 +187,8 @@ void kern_f32_conv2d_ukernel_6x16__avx2(const kern_conv_fwd_args *a);
 void kern_f32_conv2d_c1_ukernel_6x16__avx2(const kern_conv_fwd_args *a);
 void kern_f32_conv2d_c7_ukernel_6x16__avx2(const kern_conv_fwd_args *a);
 void kern_f32_conv2d_bwdw_ukernel_6x16__avx2(const kern_conv_bwdw_args *a);
+void kern_f32_conv2d_ukernel_6x16__avx512(const kern_conv_fwd_args *a);
+void kern_f32_conv2d_bwdw_ukernel_6x16__avx512(const kern_conv_bwdw_args *a);
 #endif
 #if defined(__aarch64__)
 void kern_f32_conv2d_ukernel_6x16__neon(const kern_conv_fwd_args *a);

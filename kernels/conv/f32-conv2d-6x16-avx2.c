@@ -116,26 +116,7 @@ INLINE void fwd_asm(const fwd_asm_args *p, size_t R, size_t G, size_t CB)
         ".irp i, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11\n\t"
         "vxorps %%xmm\\i, %%xmm\\i, %%xmm\\i\n\t"
         ".endr\n\t"
-        "mov 0(%[p]), %[ib]\n\t"
-        "mov 8(%[p]), %[wb]\n\t"
-        "mov 40(%[p]), %[nb]\n\t"
-        "mov 64(%[p]), %[ps]\n\t"
-        "lea (%[ps], %[ps], 2), %[ps3]\n\t"
-        "mov 16(%[p]), %[cio]\n\t"
-        "mov (%[cio]), %[cio]\n\t"
-        "mov 24(%[p]), %[cwo]\n\t"
-        "mov (%[cwo]), %[cwo]\n\t"
-        "2:\n\t"
-        "xor %[t], %[t]\n\t"
-        "1:\n\t"
-        "lea (%[ib], %[cio], 4), %[ip]\n\t"
-        "lea (%[wb], %[cwo], 4), %[wp]\n\t"
-        "lea (%[ip], %[ps3]), %[ip3]\n\t"
-        "inc %[t]\n\t"
-        "mov 16(%[p]), %[cio]\n\t"
-        "mov (%[cio], %[t], 8), %[cio]\n\t"
-        "mov 24(%[p]), %[cwo]\n\t"
-        "mov (%[cwo], %[t], 8), %[cwo]\n\t"
+        KERN_CONV_ASM_ENTER("")
         ".irp c, 0, 1, 2, 3, 4, 5, 6, 7\n\t"
         ".if \\c < .Lcv_cb\n\t"
         "vmovups \\c*32*.Lcv_g(%[wp]), %%ymm12\n\t"
@@ -150,13 +131,7 @@ INLINE void fwd_asm(const fwd_asm_args *p, size_t R, size_t G, size_t CB)
         FWD_ASM_PIX(5, "ymm15", "%[ip3]", ", %[ps], 2", "ymm10", "ymm11")
         ".endif\n\t"
         ".endr\n\t"
-        "cmp 32(%[p]), %[t]\n\t"
-        "jb 1b\n\t"
-        "add 48(%[p]), %[ib]\n\t"
-        "add 56(%[p]), %[wb]\n\t"
-        "dec %[nb]\n\t"
-        "jnz 2b\n\t"
-        "mov 72(%[p]), %[ip]\n\t"
+        KERN_CONV_ASM_LEAVE
         FWD_ASM_STORE(0) FWD_ASM_STORE(1) FWD_ASM_STORE(2)
         FWD_ASM_STORE(3) FWD_ASM_STORE(4) FWD_ASM_STORE(5)
         FWD_ASM_STORE(6) FWD_ASM_STORE(7) FWD_ASM_STORE(8)

@@ -121,7 +121,7 @@ void bench_time_pair(bench_fn fa, void *ca, bench_fn fb, void *cb,
 
 // --- FMA peak ----------------------------------------------------------------------
 
-#define FMA_ITERS ((size_t)20 << 20) /* 20M steps x 12 FMAs x 16 flop */
+#define FMA_ITERS ((size_t)20 << 20) /* 20M steps x 12 FMAs x 16-32 flop */
 
 static volatile float fma_sink;
 
@@ -131,7 +131,7 @@ static volatile float fma_sink;
  * the probe reads one core's peak as two cores'. */
 typedef struct fma_start {
     atomic_size_t started;
-    size_t threads, iters;
+    size_t threads, iters, lanes;
 } fma_start;
 
 static void fma_task(void *ctx, size_t task, size_t thread)
@@ -141,23 +141,27 @@ static void fma_task(void *ctx, size_t task, size_t thread)
     atomic_fetch_add(&b->started, 1);
     while (atomic_load(&b->started) < b->threads)
         ;
-    fma_sink = bench_fma_chains__avx2(b->iters);
+    fma_sink = b->lanes == 16 ? bench_fma_chains__avx512(b->iters)
+                              : bench_fma_chains__avx2(b->iters);
 }
 
-static double fma_flop(size_t threads, size_t iters)
+static double fma_flop(const bench_probe *p, size_t iters)
 {
-    return (double)threads * (double)iters * 12 * 16;
+    return (double)p->threads * (double)iters * 12 * 2 * (double)p->lanes;
 }
 
-static void fma_run(kern_pool *pool, size_t threads, size_t iters)
+static void fma_run(const bench_probe *p, size_t iters)
 {
-    fma_start start = {0, threads, iters};
-    kern_parallel_for(pool, fma_task, &start, threads);
+    fma_start start = {0, p->threads, iters, p->lanes};
+    kern_parallel_for(p->pool, fma_task, &start, p->threads);
 }
 
 bool bench_probe_init(bench_probe *p, size_t threads)
 {
-    *p = (bench_probe){.threads = threads ? threads : 1};
+    *p = (bench_probe){
+        .threads = threads ? threads : 1,
+        .lanes = kern_isa_active() == KERN_ISA_AVX512 ? 16 : 8,
+    };
     if (!kern_isa_available(KERN_ISA_AVX2))
         return false;
     if (p->threads > 1 && !(p->pool = harness_pool_create(p->threads)))
@@ -172,8 +176,8 @@ double bench_fma_peak_gflops(size_t threads)
     if (bench_probe_init(&p, threads))
         for (int r = 0; r < 5; r++) {
             double t0 = bench_now();
-            fma_run(p.pool, p.threads, FMA_ITERS);
-            double gflops = 1e-9 * fma_flop(p.threads, FMA_ITERS) /
+            fma_run(&p, FMA_ITERS);
+            double gflops = 1e-9 * fma_flop(&p, FMA_ITERS) /
                             (bench_now() - t0);
             if (gflops > best)
                 best = gflops;
@@ -189,12 +193,12 @@ void bench_probe_call(void *ctx, size_t rep)
 {
     bench_probe *p = ctx;
     (void)rep;
-    fma_run(p->pool, p->threads, PROBE_ITERS);
+    fma_run(p, PROBE_ITERS);
 }
 
 double bench_probe_gflops(const bench_probe *p, double seconds)
 {
-    return seconds > 0 ? 1e-9 * fma_flop(p->threads, PROBE_ITERS) / seconds
+    return seconds > 0 ? 1e-9 * fma_flop(p, PROBE_ITERS) / seconds
                        : 0.0;
 }
 

@@ -59,13 +59,15 @@ void bench_time_pair(bench_fn fa, void *ca, bench_fn fb, void *cb,
                      bench_stats *sb);
 
 /* The fp32 FMA throughput of this machine in GFLOP/s on `threads` threads:
- * 12 independent chains of 8-lane FMAs per thread, run on a harness pool,
- * best of a few runs. 0 when the CPU lacks AVX2+FMA. */
+ * 12 independent chains of 8-lane FMAs per thread (16-lane when the active
+ * ISA is avx512: the peak of the widest kernels in use), run on a harness
+ * pool, best of a few runs. 0 when the CPU lacks AVX2+FMA. */
 double bench_fma_peak_gflops(size_t threads);
 
 /* The same probe's inner loop (bench/support/fma-peak-avx2.c): iters steps
  * of 12 FMAs, returns a value that depends on all of them. */
 float bench_fma_chains__avx2(size_t iters);
+float bench_fma_chains__avx512(size_t iters);
 
 /* The probe as a short bench_fn (about 2 ms a call) to time in rounds
  * beside a kernel: the peak of the same minutes, which on this drifting VM
@@ -74,6 +76,7 @@ float bench_fma_chains__avx2(size_t iters);
 typedef struct bench_probe {
     kern_pool *pool;
     size_t threads;
+    size_t lanes; // 8 (ymm) or 16 (zmm)
 } bench_probe;
 bool bench_probe_init(bench_probe *p, size_t threads);
 void bench_probe_call(void *ctx, size_t rep);

@@ -65,7 +65,7 @@ void kern_conv_init(kern_isa isa)
         table = (kern_conv_ukernels){
             kern_f32_conv2d_ukernel_6x16__avx512,
             kern_f32_conv2d_c1_ukernel_6x16__avx2,
-            kern_f32_conv2d_c7_ukernel_6x16__avx2,
+            kern_f32_conv2d_c7_ukernel_6x16__avx512,
             kern_f32_conv2d_bwdw_ukernel_6x16__avx512,
             4,
         };
@@ -539,11 +539,11 @@ typedef struct fwd_ctx {
     size_t split, slab;
 } fwd_ctx;
 
-/* Whether the c8 kernel takes two 16-channel groups a call (fwd_max_g);
- * the stem's c1 and c7 kernels take one. */
+/* Whether the kernels take two 16-channel groups a call (fwd_max_g): c8
+ * and c7 do, the c1 kernel of other plain-input shapes does not. */
 static bool pairs(const kern_conv_shape *s)
 {
-    return table.fwd_max_g >= 4 && !kern_conv_plain_input(s);
+    return table.fwd_max_g >= 4 && (!kern_conv_plain_input(s) || s->kw == 7);
 }
 
 /* 16-channel groups per microkernel call from group g of [g, g1): 2 where

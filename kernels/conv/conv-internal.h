@@ -188,6 +188,7 @@ void kern_f32_conv2d_c1_ukernel_6x16__avx2(const kern_conv_fwd_args *a);
 void kern_f32_conv2d_c7_ukernel_6x16__avx2(const kern_conv_fwd_args *a);
 void kern_f32_conv2d_bwdw_ukernel_6x16__avx2(const kern_conv_bwdw_args *a);
 void kern_f32_conv2d_ukernel_6x16__avx512(const kern_conv_fwd_args *a);
+void kern_f32_conv2d_c7_ukernel_6x16__avx512(const kern_conv_fwd_args *a);
 void kern_f32_conv2d_bwdw_ukernel_6x16__avx512(const kern_conv_bwdw_args *a);
 #endif
 #if defined(__aarch64__)

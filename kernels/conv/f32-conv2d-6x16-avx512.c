@@ -68,17 +68,19 @@ _Static_assert(offsetof(fwd_asm_args, acc) == 72 &&
     ".endif\n\t"                                                            \
     ".endif\n\t"
 
-INLINE void fwd_asm(const fwd_asm_args *p, size_t R, size_t G)
+INLINE void fwd_asm(const fwd_asm_args *p, size_t R, size_t G, size_t CB)
 {
     size_t ib, wb, nb, ps, ps3, t, ip, ip3, wp, cio, cwo, gs;
     __asm__ volatile(
         ".set .Lcz_r, %c[K] & 15\n\t"
-        ".set .Lcz_g, %c[K] >> 4\n\t"
+        ".set .Lcz_g, (%c[K] >> 4) & 15\n\t"
+        ".set .Lcz_cb, %c[K] >> 8\n\t"
         ".irp i, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11\n\t"
         "vpxord %%zmm\\i, %%zmm\\i, %%zmm\\i\n\t"
         ".endr\n\t"
         KERN_CONV_ASM_ENTER("mov 80(%[p]), %[gs]\n\t")
         ".irp c, 0, 1, 2, 3, 4, 5, 6, 7\n\t"
+        ".if \\c < .Lcz_cb\n\t"
         "vmovups \\c*64(%[wp]), %%zmm12\n\t"
         ".if .Lcz_g > 2\n\t"
         "vmovups \\c*64(%[wp], %[gs], 1), %%zmm13\n\t"
@@ -89,6 +91,7 @@ INLINE void fwd_asm(const fwd_asm_args *p, size_t R, size_t G)
         FWD_ASM_PIX(3, "zmm15", "%[ip3]", "", "zmm6", "zmm7")
         FWD_ASM_PIX(4, "zmm14", "%[ip3]", ", %[ps], 1", "zmm8", "zmm9")
         FWD_ASM_PIX(5, "zmm15", "%[ip3]", ", %[ps], 2", "zmm10", "zmm11")
+        ".endif\n\t"
         ".endr\n\t"
         KERN_CONV_ASM_LEAVE
         FWD_ASM_STORE(0, "zmm0", "zmm1") FWD_ASM_STORE(1, "zmm2", "zmm3")
@@ -98,13 +101,14 @@ INLINE void fwd_asm(const fwd_asm_args *p, size_t R, size_t G)
         : [ib] "=&r"(ib), [wb] "=&r"(wb), [nb] "=&r"(nb), [ps] "=&r"(ps),
           [ps3] "=&r"(ps3), [t] "=&r"(t), [ip] "=&r"(ip), [ip3] "=&r"(ip3),
           [wp] "=&r"(wp), [cio] "=&r"(cio), [cwo] "=&r"(cwo), [gs] "=&r"(gs)
-        : [p] "r"(p), [K] "i"(R | G << 4)
+        : [p] "r"(p), [K] "i"(R | G << 4 | CB << 8)
         : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
           "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
           "xmm15", "cc", "memory");
 }
 
-INLINE void fwd_asm_body(const kern_conv_fwd_args *a, size_t R, size_t G)
+INLINE void fwd_asm_body(const kern_conv_fwd_args *a, size_t R, size_t G,
+                         size_t CB)
 {
     float acc[KERN_CONV_MR * 32] __attribute__((aligned(64)));
     fwd_asm_args p = {
@@ -112,7 +116,7 @@ INLINE void fwd_asm_body(const kern_conv_fwd_args *a, size_t R, size_t G)
         a->in_bstride * sizeof(float), a->w_bstride * sizeof(float),
         a->in_ps * sizeof(float), acc, a->w_gstride * sizeof(float),
     };
-    fwd_asm(&p, R, G);
+    fwd_asm(&p, R, G, CB);
 #pragma GCC unroll 6
     for (size_t r = 0; r < R; r++)
         if (a->out_off[r] >= 0)
@@ -126,17 +130,18 @@ INLINE void fwd_asm_body(const kern_conv_fwd_args *a, size_t R, size_t G)
             }
 }
 
-#define FWD_R_CASES(a, G)                                                   \
+#define FWD_R_CASES(a, G, CB)                                               \
     switch ((a)->r) {                                                       \
-    case 1: fwd_asm_body(a, 1, G); break;                                   \
-    case 2: fwd_asm_body(a, 2, G); break;                                   \
-    case 3: fwd_asm_body(a, 3, G); break;                                   \
-    case 4: fwd_asm_body(a, 4, G); break;                                   \
-    case 5: fwd_asm_body(a, 5, G); break;                                   \
-    default: fwd_asm_body(a, 6, G); break;                                  \
+    case 1: fwd_asm_body(a, 1, G, CB); break;                               \
+    case 2: fwd_asm_body(a, 2, G, CB); break;                               \
+    case 3: fwd_asm_body(a, 3, G, CB); break;                               \
+    case 4: fwd_asm_body(a, 4, G, CB); break;                               \
+    case 5: fwd_asm_body(a, 5, G, CB); break;                               \
+    default: fwd_asm_body(a, 6, G, CB); break;                              \
     }
 
-void kern_f32_conv2d_ukernel_6x16__avx512(const kern_conv_fwd_args *a)
+/* CB channels per block: 8 (NCHW8c), or 7 (the stem's kernel rows). */
+INLINE void fwd_c(const kern_conv_fwd_args *a, size_t CB)
 {
     KERN_ASSERT(a->r >= 1 && a->r <= KERN_CONV_MR);
     KERN_ASSERT(a->g == 1 || a->g == 2 || a->g == 4);
@@ -147,12 +152,26 @@ void kern_f32_conv2d_ukernel_6x16__avx512(const kern_conv_fwd_args *a)
                     _mm256_storeu_ps(a->out + a->out_off[r] +
                                          k * a->out_bstride,
                                      _mm256_setzero_ps());
-    } else if (a->g == 1)
+    } else if (a->g == 1 && CB == 8)
         kern_f32_conv2d_ukernel_6x16__avx2(a);
+    else if (a->g == 1)
+        kern_f32_conv2d_c7_ukernel_6x16__avx2(a);
     else if (a->g == 2)
-        FWD_R_CASES(a, 2)
+        FWD_R_CASES(a, 2, CB)
     else
-        FWD_R_CASES(a, 4)
+        FWD_R_CASES(a, 4, CB)
+}
+
+void kern_f32_conv2d_ukernel_6x16__avx512(const kern_conv_fwd_args *a)
+{
+    fwd_c(a, 8);
+}
+
+/* The stem's kernel rows: a tap is a kernel row, its 7 "channels" the 7
+ * columns of one plain plane (the c7 kernel of f32-conv2d-6x16-avx2.c). */
+void kern_f32_conv2d_c7_ukernel_6x16__avx512(const kern_conv_fwd_args *a)
+{
+    fwd_c(a, 7);
 }
 
 /* Backward-weights. G = 2 (16 dout channels): pixels two at a time, each

@@ -120,6 +120,10 @@ void kern_f32_gemm_packbn_16__avx2(size_t kc, size_t nc, const float *b,
                                    size_t ldb, float *restrict dst);
 void kern_f32_gemm_packbt_16__avx2(size_t kc, size_t nc, const float *b,
                                    size_t ldb, float *restrict dst);
+void kern_f32_gemm_packbn_32__avx2(size_t kc, size_t nc, const float *b,
+                                   size_t ldb, float *restrict dst);
+void kern_f32_gemm_packbt_32__avx2(size_t kc, size_t nc, const float *b,
+                                   size_t ldb, float *restrict dst);
 void kern_f32_gemm_packan_6__avx2(size_t mc, size_t kc, const float *a,
                                   size_t lda, size_t m_left,
                                   float *restrict dst);

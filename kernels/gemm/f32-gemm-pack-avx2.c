@@ -43,11 +43,12 @@ static inline void transpose8x8(__m256 r[8])
     r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
-/* Rows h .. h + 8 of a 16-column panel of B stored (N, K) at b, columns p
+/* Rows h .. h + 8 of a W-column panel of B stored (N, K) at b, columns p
  * .. p + 8 of them (rows >= nr read as zeros) -> dst rows p .. p + 8,
  * columns h .. h + 8. */
 static inline void packbt_8x8(const float *b, size_t ldb, size_t h,
-                              size_t nr, size_t p, float *restrict dst)
+                              size_t nr, size_t p, float *restrict dst,
+                              size_t W)
 {
     __m256 r[8];
     for (size_t i = 0; i < 8; i++)
@@ -55,35 +56,48 @@ static inline void packbt_8x8(const float *b, size_t ldb, size_t h,
                           : _mm256_setzero_ps();
     transpose8x8(r);
     for (size_t i = 0; i < 8; i++)
-        _mm256_storeu_ps(dst + (p + i) * 16 + h, r[i]);
+        _mm256_storeu_ps(dst + (p + i) * W + h, r[i]);
 }
 
-/* B stored (N, K), b at [j0][p0] -> 16-column panels (kc, 16) of op(B),
+/* B stored (N, K), b at [j0][p0] -> W-column panels (kc, W) of op(B),
  * zero-padded past nc. Ragged last panels are transposed 8 x 8 too, with
  * zero rows (64 x 37 x 512 NT packs a panel of 5 columns in every call, one
  * element at a time it cost 9% of the call). */
-void kern_f32_gemm_packbt_16__avx2(size_t kc, size_t nc, const float *b,
-                                   size_t ldb, float *restrict dst)
+static inline __attribute__((always_inline)) void
+packbt(size_t W, size_t kc, size_t nc, const float *b, size_t ldb,
+       float *restrict dst)
 {
-    for (size_t j = 0; j < nc; j += 16, b += 16 * ldb, dst += 16 * kc) {
-        size_t nr = KERN_MIN((size_t)16, nc - j);
+    for (size_t j = 0; j < nc; j += W, b += W * ldb, dst += W * kc) {
+        size_t nr = KERN_MIN(W, nc - j);
         size_t p = 0;
         for (; p + 8 <= kc; p += 8) {
-            if (nr == 16) { /* constant row counts: no tests in the loads */
-                packbt_8x8(b, ldb, 0, 16, p, dst);
-                packbt_8x8(b, ldb, 8, 16, p, dst);
-            } else {
-                packbt_8x8(b, ldb, 0, nr, p, dst);
-                packbt_8x8(b, ldb, 8, nr, p, dst);
-            }
+            if (nr == W) /* constant row counts: no tests in the loads */
+                for (size_t h = 0; h < W; h += 8)
+                    packbt_8x8(b, ldb, h, W, p, dst, W);
+            else
+                for (size_t h = 0; h < W; h += 8)
+                    packbt_8x8(b, ldb, h, nr, p, dst, W);
         }
         for (; p < kc; p++) {
             for (size_t jj = 0; jj < nr; jj++)
-                dst[p * 16 + jj] = b[jj * ldb + p];
-            for (size_t jj = nr; jj < 16; jj++)
-                dst[p * 16 + jj] = 0.0f;
+                dst[p * W + jj] = b[jj * ldb + p];
+            for (size_t jj = nr; jj < W; jj++)
+                dst[p * W + jj] = 0.0f;
         }
     }
+}
+
+void kern_f32_gemm_packbt_16__avx2(size_t kc, size_t nc, const float *b,
+                                   size_t ldb, float *restrict dst)
+{
+    packbt(16, kc, nc, b, ldb, dst);
+}
+
+/* For the AVX-512 kernel's 32-column panels (still ymm code). */
+void kern_f32_gemm_packbt_32__avx2(size_t kc, size_t nc, const float *b,
+                                   size_t ldb, float *restrict dst)
+{
+    packbt(32, kc, nc, b, ldb, dst);
 }
 
 /* Column q of a 6-row panel, the 6 low floats of v, to d[0:6] (an 8-wide
@@ -171,15 +185,17 @@ void kern_f32_gemm_packat_6__avx2(size_t mc, size_t kc, const float *a,
     }
 }
 
-/* B stored (K, N), b at [p0][j0] -> 16-column panels (kc, 16) of op(B),
+/* B stored (K, N), b at [p0][j0] -> W-column panels (kc, W) of op(B),
  * zero-padded past nc. A copy, but the one small-M shapes live on (64 x 3136
- * x 576 packs each element of B for 64 FMAs), so: 8 panels at a time, row by
- * row of B (one contiguous 512-byte read per row, writes to 8 pages), full
- * ymm moves, and the rows a few steps ahead prefetched. */
-void kern_f32_gemm_packbn_16__avx2(size_t kc, size_t nc, const float *b,
-                                   size_t ldb, float *restrict dst)
+ * x 576 packs each element of B for 64 FMAs), so: 128 columns (8 or 4
+ * panels) at a time, row by row of B (one contiguous 512-byte read per row,
+ * writes to 8 or 4 pages), full ymm moves, and the rows a few steps ahead
+ * prefetched. */
+static inline __attribute__((always_inline)) void
+packbn(size_t W, size_t kc, size_t nc, const float *b, size_t ldb,
+       float *restrict dst)
 {
-    size_t full = nc / 16 * 16;
+    size_t full = nc / W * W;
     for (size_t j0 = 0; j0 < full; j0 += 128) {
         size_t j1 = KERN_MIN(full, j0 + 128);
         for (size_t p = 0; p < kc; p++) {
@@ -188,20 +204,31 @@ void kern_f32_gemm_packbn_16__avx2(size_t kc, size_t nc, const float *b,
                 for (size_t j = j0; j < j1; j += 16)
                     _mm_prefetch((const char *)(src + 4 * ldb + j),
                                  _MM_HINT_T0);
-            float *d = dst + j0 * kc + p * 16;
-            for (size_t j = j0; j < j1; j += 16, d += 16 * kc) {
-                _mm256_storeu_ps(d, _mm256_loadu_ps(src + j));
-                _mm256_storeu_ps(d + 8, _mm256_loadu_ps(src + j + 8));
-            }
+            float *d = dst + j0 * kc + p * W;
+            for (size_t j = j0; j < j1; j += W, d += W * kc)
+                for (size_t q = 0; q < W; q += 8)
+                    _mm256_storeu_ps(d + q, _mm256_loadu_ps(src + j + q));
         }
     }
     if (full < nc)
         for (size_t p = 0; p < kc; p++) {
             const float *src = b + p * ldb + full;
-            float *d = dst + full * kc + p * 16;
+            float *d = dst + full * kc + p * W;
             for (size_t jj = 0; jj < nc - full; jj++)
                 d[jj] = src[jj];
-            for (size_t jj = nc - full; jj < 16; jj++)
+            for (size_t jj = nc - full; jj < W; jj++)
                 d[jj] = 0.0f;
         }
+}
+
+void kern_f32_gemm_packbn_16__avx2(size_t kc, size_t nc, const float *b,
+                                   size_t ldb, float *restrict dst)
+{
+    packbn(16, kc, nc, b, ldb, dst);
+}
+
+void kern_f32_gemm_packbn_32__avx2(size_t kc, size_t nc, const float *b,
+                                   size_t ldb, float *restrict dst)
+{
+    packbn(32, kc, nc, b, ldb, dst);
 }

@@ -205,8 +205,8 @@ static void check_ukernel_any(kern_f32_gemm_ukernel_fn fn,
     size_t csize = (u.mr + 1) * ldc + 1;
     float *c0 = tu_alloc(csize * sizeof(float));
     float *c = tu_alloc(csize * sizeof(float));
-    double ref[8 * 16], mag[8 * 16];
-    float got[8 * 16];
+    double ref[8 * 32], mag[8 * 32]; /* MR x NR, up to 6 x 32 or 8 x 12 */
+    float got[8 * 32];
     uint64_t seed = 77 + u.mr * 131 + u.nr * 17 + u.kc;
     tu_rng rng = tu_rng_seed(seed);
 
@@ -377,8 +377,9 @@ static ukernel_case full(size_t MR, size_t NR, size_t kc)
 
 // --- the driver, every ISA -----------------------------------------------------
 
-/* Sizes around every tile edge of every ISA (MR 4, 6, 8; NR 8, 12, 16). */
-static const size_t edges[] = {1, 3, 4, 5, 6, 7, 8, 9, 12, 13, 16, 17, 25};
+/* Sizes around every tile edge of every ISA (MR 4, 6, 8; NR 8, 12, 16, 32). */
+static const size_t edges[] = {1, 3, 4, 5, 6, 7, 8, 9, 12, 13, 16, 17, 25,
+                               31, 32, 33};
 
 Test(f32_gemm, subtile_m)
 {
@@ -392,6 +393,7 @@ Test(f32_gemm, n_gt_and_n_div)
         check_all(shape(6, edges[i], 9), NULL);
     check_all(shape(7, 48, 5), NULL);
     check_all(shape(9, 96, 3), NULL);
+    check_all(shape(5, 65, 4), NULL);
 }
 
 Test(f32_gemm, k_eq_lt_gt_div)

@@ -371,17 +371,26 @@ static void run_images(const plane_job *j)
     }
 }
 
-/* Input blocks per pass over the plane. When a group's weights outgrow
- * CONV_ONE_PASS_BYTES, a quarter of L2 (layer3, layer4: 147 and 295 KB),
- * each pass takes 16 KB of them, which stay in L1 while every pixel run of
- * the (small) plane uses them; the output is reloaded once per pass, a few
- * loads per thousands of FMAs. Smaller slabs are faster in one pass
- * (measured), but not the stride phases of backward-data (1-4 taps, so
- * each input line serves only those taps; their slabs are 32-128 KB on
- * l3.0/l4.0.conv1): cut into 16 KB passes (CONV_PHASE_PASS_BYTES), those
- * measured faster (kernels/README.md). */
+/* Input blocks per pass over the plane. When a call's weights outgrow
+ * CONV_ONE_PASS_BYTES, the L2 of the Zen 5 (no ResNet-34 shape does: the
+ * largest, layer4's 32-channel pair, is 590 KB), each pass takes
+ * CONV_L1_WEIGHT_BYTES of them, which stay in L1 while every pixel run of
+ * the plane uses them; the output is reloaded once per pass, a few loads
+ * per thousands of FMAs. The stride phases of backward-data (1-4 taps, so
+ * each input line serves only those taps) are always cut into such passes
+ * (CONV_PHASE_PASS_BYTES), measured faster (kernels/README.md). The limits
+ * were 128 KB and 16 KB for the Zen 3's 512 KB L2 and 32 KB L1 and 16
+ * channels a call; kernels/README.md ("AVX-512") has the measurements. */
 #define CONV_L1_WEIGHT_BYTES 32768
 #define CONV_ONE_PASS_BYTES (1024 * 1024)
+/* Across images (run_images) a call reads its blocks of up to 6 padded
+ * images (layer4: 6 x 512 channels x 81 pixels = 1 MB, the whole L2) as
+ * well as the weights, so the reduction always runs in passes of 128 KB of
+ * weights, whose inputs (218 KB for 6 images) share the L2 with them:
+ * layer4 forward / backward-data 0.92-0.97 / 0.91-0.92 of oneDNN in one
+ * pass, 0.97-0.98 / 0.95-0.97 so (64 KB 0.95-0.96 / 0.93-0.96, 256 KB
+ * 0.97-0.98 / 0.96-0.97; two alternating rounds). */
+#define CONV_IMAGES_PASS_BYTES (128 * 1024)
 #define CONV_PHASE_PASS_BYTES CONV_L1_WEIGHT_BYTES
 
 /* A plane no tap reaches (a backward-data phase of a 1x1/2: odd rows or
@@ -512,6 +521,8 @@ static void run_plane(const plane_job *j)
     size_t chunk = j->k.nblocks, used = j->w_used * sizeof(float);
     if (chunk * used > (j->one_pass ? j->one_pass : CONV_ONE_PASS_BYTES))
         chunk = KERN_MAX(1, CONV_L1_WEIGHT_BYTES / used);
+    if (j->imgs)
+        chunk = KERN_MAX(1, KERN_MIN(j->k.nblocks, CONV_IMAGES_PASS_BYTES / used));
     plane_job c = *j;
     for (size_t b = 0; b < j->k.nblocks; b += chunk) {
         c.k.nblocks = KERN_MIN(chunk, j->k.nblocks - b);

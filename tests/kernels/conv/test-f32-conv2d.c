@@ -81,15 +81,21 @@ static const conv_case odd[] = {
     {"stem 7x7s2 odd oc", 1, 3, 8, 7, 2, 11},
     {"plain 3x3s1 9x9 (the c1 kernel)", 2, 3, 16, 3, 1, 9},
     {"3x3s3 11x11 (general pixel step)", 1, 16, 24, 3, 3, 11},
-    /* backward-data stride phases cut into 16 KB weight passes: the
-     * 4-tap phase of 11 output blocks runs as 8 + 3 blocks */
-    {"3x3s2 9x9 oc88 (phase passes)", 2, 24, 88, 3, 2, 9},
+    /* backward-data stride phases cut into 32 KB weight passes: the
+     * 4-tap phase of 22 output blocks runs as 16 + 6 blocks (16
+     * channels a call) or 8 + 8 + 6 (32) */
+    {"3x3s2 9x9 oc176 (phase passes)", 2, 40, 176, 3, 2, 9},
     /* across images (>= 6 images, planes <= 64 pixels, >= 4 groups):
      * image sets of 4 + 3 and of 6, 8-channel tail groups, stride phases,
      * the unpadded 1x1 */
     {"3x3s1 7x7 n7 across images", 7, 64, 72, 3, 1, 7},
     {"3x3s2 13x13 n6 across images", 6, 72, 64, 3, 2, 13},
     {"1x1s2 14x14 n6 across images", 6, 64, 64, 1, 2, 14},
+    /* across images in 128 KB weight passes: forward 32 input blocks of
+     * 9.2 KB (32 channels a call) as 13 + 13 + 6, backward-data the same
+     * with the roles swapped */
+    {"3x3s1 7x7 n6 across images, passes", 6, 256, 64, 3, 1, 7},
+    {"3x3s1 7x7 n6 across images, bwd passes", 6, 64, 256, 3, 1, 7},
     /* stride-1 3x3 read in place (no padded copy; widths whose inner
      * columns take fewer runs of 6 than the row): H != W, widths not a
      * multiple of 6, no inner row (h = 2), several bands of rows (128

@@ -383,14 +383,6 @@ static void run_images(const plane_job *j)
  * channels a call; kernels/README.md ("AVX-512") has the measurements. */
 #define CONV_L1_WEIGHT_BYTES 32768
 #define CONV_ONE_PASS_BYTES (1024 * 1024)
-/* Across images (run_images) a call reads its blocks of up to 6 padded
- * images (layer4: 6 x 512 channels x 81 pixels = 1 MB, the whole L2) as
- * well as the weights, so the reduction always runs in passes of 128 KB of
- * weights, whose inputs (218 KB for 6 images) share the L2 with them:
- * layer4 forward / backward-data 0.92-0.97 / 0.91-0.92 of oneDNN in one
- * pass, 0.97-0.98 / 0.95-0.97 so (64 KB 0.95-0.96 / 0.93-0.96, 256 KB
- * 0.97-0.98 / 0.96-0.97; two alternating rounds). */
-#define CONV_IMAGES_PASS_BYTES (128 * 1024)
 #define CONV_PHASE_PASS_BYTES CONV_L1_WEIGHT_BYTES
 
 /* A plane no tap reaches (a backward-data phase of a 1x1/2: odd rows or
@@ -521,8 +513,6 @@ static void run_plane(const plane_job *j)
     size_t chunk = j->k.nblocks, used = j->w_used * sizeof(float);
     if (chunk * used > (j->one_pass ? j->one_pass : CONV_ONE_PASS_BYTES))
         chunk = KERN_MAX(1, CONV_L1_WEIGHT_BYTES / used);
-    if (j->imgs)
-        chunk = KERN_MAX(1, KERN_MIN(j->k.nblocks, CONV_IMAGES_PASS_BYTES / used));
     plane_job c = *j;
     for (size_t b = 0; b < j->k.nblocks; b += chunk) {
         c.k.nblocks = KERN_MIN(chunk, j->k.nblocks - b);

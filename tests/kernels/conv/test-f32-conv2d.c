@@ -91,11 +91,6 @@ static const conv_case odd[] = {
     {"3x3s1 7x7 n7 across images", 7, 64, 72, 3, 1, 7},
     {"3x3s2 13x13 n6 across images", 6, 72, 64, 3, 2, 13},
     {"1x1s2 14x14 n6 across images", 6, 64, 64, 1, 2, 14},
-    /* across images in 128 KB weight passes: forward 32 input blocks of
-     * 9.2 KB (32 channels a call) as 13 + 13 + 6, backward-data the same
-     * with the roles swapped */
-    {"3x3s1 7x7 n6 across images, passes", 6, 256, 64, 3, 1, 7},
-    {"3x3s1 7x7 n6 across images, bwd passes", 6, 64, 256, 3, 1, 7},
     /* stride-1 3x3 read in place (no padded copy; widths whose inner
      * columns take fewer runs of 6 than the row): H != W, widths not a
      * multiple of 6, no inner row (h = 2), several bands of rows (128

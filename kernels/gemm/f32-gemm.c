@@ -63,11 +63,13 @@ static const kern_f32_gemm_config ref_config = {0, 1, 1, 1, 1, 1, 0, 0, 0, 0,
                                                  0};
 static const kern_f32_gemm_config *active = &ref_config;
 
-/* Narrow products (n <= KERN_F32_GEMM_NARROW_N) under AVX-512 run the AVX2
- * configuration: its strided-A kernel and half-width edge loop waste less
- * of a 49- or 37-column C than 32-column panels do (two threads: 512 x 49
- * x 4608 179 against 155 GFLOP/s, 64 x 37 x 512 NT 101 against 72; at 196
- * columns the zmm kernel wins, 276 against 186). */
+/* Narrow products (n <= KERN_F32_GEMM_NARROW_N) with A stored row-major
+ * run the AVX2 configuration under AVX-512: its strided-A kernel (no
+ * packing of A) and half-width edge loop beat 32-column panels there (two
+ * threads: 512 x 49 x 4608 177-185 against 137-156 GFLOP/s, 64 x 37 x 512
+ * NT 104 against 71; at 196 columns the zmm kernel wins, 276 against 186).
+ * With A stored transposed A is packed either way and the zmm kernel wins:
+ * 4608 x 49 x 512 TN 224-229 against 132-154. */
 #define KERN_F32_GEMM_NARROW_N 64
 static const kern_f32_gemm_config *narrow = 0;
 
@@ -571,7 +573,8 @@ void kern_f32_gemm(kern_trans ta, kern_trans tb, size_t m, size_t n, size_t k,
     KERN_ASSERT(workspace != 0);
     KERN_ASSERT(((uintptr_t)workspace & (KERN_ALIGN - 1)) == 0);
     const kern_f32_gemm_config *cfg =
-        narrow && n <= KERN_F32_GEMM_NARROW_N ? narrow : active;
+        narrow && n <= KERN_F32_GEMM_NARROW_N && ta == KERN_NOTRANS ? narrow
+                                                                    : active;
     gemm_call g = {
         .ta = ta, .tb = tb, .m = m, .n = n, .k = k, .alpha = alpha,
         .beta = beta, .a = a, .b = b, .lda = lda, .ldb = ldb, .ldc = ldc,

@@ -12,7 +12,7 @@ bool harness_isa_init(kern_isa *selected)
     kern_isa want = KERN_ISA_BEST;
     if (env && *env && !kern_isa_parse(env, &want)) {
         fprintf(stderr, "RESIN_ISA=%s: unknown ISA (use ref, scalar, avx2, "
-                        "neon or best)\n", env);
+                        "avx512, neon or best)\n", env);
         return false;
     }
     kern_isa got = kern_init(want);

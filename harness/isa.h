@@ -1,6 +1,6 @@
 /*
  * harness/isa.h: kernel ISA selection for programs: RESIN_ISA=ref|scalar|
- * avx2|neon|best (default best) decides what kern_init gets.
+ * avx2|avx512|neon|best (default best) decides what kern_init gets.
  */
 #ifndef RESIN_HARNESS_ISA_H
 #define RESIN_HARNESS_ISA_H

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness/isa.h"
 #include "harness/pool.h"
 #include "kernels/dispatch.h"
 #include "nn/model.h"
@@ -140,7 +141,8 @@ static void profile_print(const profile *p, size_t steps)
 
 static int run(const opts *o)
 {
-    kern_init(KERN_ISA_BEST);
+    if (!harness_isa_init(NULL)) // RESIN_ISA, as harness/train
+        return 2;
     nn_plan_sizes plan = nn_plan(o->batch, o->size, o->classes, o->threads);
     if (!plan.total) {
         fprintf(stderr, "step: invalid batch/size/classes\n");

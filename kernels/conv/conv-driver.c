@@ -16,10 +16,12 @@
  *   the rows it reads, then for each output group one microkernel call per
  *   run of up to 6 pixels reduces over the input channels and taps; where a
  *   group's weights outgrow CONV_ONE_PASS_BYTES the reduction is cut into
- *   passes over 16 KB of them, each pass over every run (run_plane). Small
- *   planes (7x7) with 6 or more images instead run across images: the
+ *   passes over CONV_L1_WEIGHT_BYTES of them, each over every run
+ *   (run_plane). Small planes (7x7) with 6 or more images instead run across images: the
  *   padded batch first, then one task per output group, each call up to 6
- *   images at one pixel.
+ *   images at one pixel. Where the kernels take 32 channels (fwd_max_g 4:
+ *   AVX-512), "group" here and below is a pair of 16-channel groups
+ *   (unit_groups), a lone group where the channels run out.
  * - backward-data: the same kernel over the zero-padded dout with the
  *   transposed packing. For stride s the input gradient splits into s x s
  *   phases (ih % s, iw % s); each phase is a stride-1 convolution over its
@@ -1397,8 +1399,10 @@ void kern_conv_backward_weights(const kern_conv_shape *s, float *dweight,
     c.item_off = off;
     if (g.copy)
         kern_parallel_for(pool, bww_split_task, &c, s->n);
-    /* up to 4 groups per task while every thread still gets two tasks;
-     * a channel's reduction order does not depend on the grouping */
+    /* up to 4 groups per task while every thread still gets two tasks
+     * (with pairs, whole pairs: layer1's 4 groups are 2 tasks); a
+     * channel's reduction order does not depend on the grouping, nor on
+     * the thread count, as pairs start at even groups in every task */
     size_t groups = KERN_DIV_UP(s->oc, 16);
     c.sg = KERN_MAX(1, KERN_MIN(4, groups / (2 * kern_pool_threads(pool))));
     if (pairs(s)) // whole pairs of groups (unit_groups)

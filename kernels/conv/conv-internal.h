@@ -3,7 +3,8 @@
  * by the portable drivers (conv-driver.c) and the per-ISA microkernels.
  *
  * Forward microkernel ("fwd"): r (1..6) output pixels x g (1..2, or 4 where
- * the table's fwd_max_g says so) blocks of 8 output channels, held in registers for the whole reduction over nblocks
+ * the table's fwd_max_g says so) blocks of 8 output channels, held in
+ * registers for the whole reduction over nblocks
  * input blocks x ntaps taps x cb channels per block (cb = 8 for NCHW8c
  * input: the c8 kernel; cb = 1 for plain planes: the c1 kernel; cb = 7 for
  * the 7x7 stem on plain planes, a tap being a kernel row and its 7

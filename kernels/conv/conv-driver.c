@@ -15,8 +15,8 @@
  *   16-channel output groups. Per task: for each band of output rows, pad
  *   the rows it reads, then for each output group one microkernel call per
  *   run of up to 6 pixels reduces over the input channels and taps; where a
- *   group's weights outgrow CONV_ONE_PASS_BYTES the reduction is cut into
- *   passes over CONV_L1_WEIGHT_BYTES of them, each over every run
+ *   group's weights outgrow conv_one_pass_bytes() the reduction is cut into
+ *   passes over conv_l1_weight_bytes() of them, each over every run
  *   (run_plane). Small planes (7x7) with 6 or more images instead run across images: the
  *   padded batch first, then one task per output group, each call up to 6
  *   images at one pixel. Where the kernels take 32 channels (fwd_max_g 4:
@@ -374,18 +374,26 @@ static void run_images(const plane_job *j)
 }
 
 /* Input blocks per pass over the plane. When a call's weights outgrow
- * CONV_ONE_PASS_BYTES, the L2 of the Zen 5 (no ResNet-34 shape does: the
- * largest, layer4's 32-channel pair, is 590 KB), each pass takes
- * CONV_L1_WEIGHT_BYTES of them, which stay in L1 while every pixel run of
- * the plane uses them; the output is reloaded once per pass, a few loads
- * per thousands of FMAs. The stride phases of backward-data (1-4 taps, so
- * each input line serves only those taps) are always cut into such passes
- * (CONV_PHASE_PASS_BYTES), measured faster (kernels/README.md). The limits
- * were 128 KB and 16 KB for the Zen 3's 512 KB L2 and 32 KB L1 and 16
- * channels a call; kernels/README.md ("AVX-512") has the measurements. */
-#define CONV_L1_WEIGHT_BYTES 32768
-#define CONV_ONE_PASS_BYTES (1024 * 1024)
-#define CONV_PHASE_PASS_BYTES CONV_L1_WEIGHT_BYTES
+ * conv_one_pass_bytes(), each pass takes conv_l1_weight_bytes() of them,
+ * which stay in L1 while every pixel run of the plane uses them; the
+ * output is reloaded once per pass, a few loads per thousands of FMAs. The
+ * stride phases of backward-data (1-4 taps, so each input line serves only
+ * those taps) are always cut into such passes, measured faster
+ * (kernels/README.md). The limits follow the caches of the machines each
+ * tile was tuned on: 16 channels a call (AVX2, NEON, scalar) on the Zen 3,
+ * 32 KB L1 and 512 KB L2: 128 KB (layer3, layer4 cut) and 16 KB; 32
+ * channels a call (AVX-512) on the Zen 5, 48 KB L1 and 1 MB L2: 1 MB (no
+ * ResNet-34 shape cut: the largest, layer4's pair, is 590 KB) and 32 KB
+ * (kernels/README.md, "AVX-512", has the measurements). */
+static size_t conv_one_pass_bytes(void)
+{
+    return table.fwd_max_g >= 4 ? 1024 * 1024 : 128 * 1024;
+}
+
+static size_t conv_l1_weight_bytes(void)
+{
+    return table.fwd_max_g >= 4 ? 32 * 1024 : 16 * 1024;
+}
 
 /* A plane no tap reaches (a backward-data phase of a 1x1/2: odd rows or
  * columns): zeros, or nothing to add when accumulating; no kernel calls. */
@@ -513,8 +521,8 @@ static void run_plane(const plane_job *j)
     bool flat = !j->taps && j->in_rs % j->k.in_ps == 0 &&
                 flat_wins(j->rows, j->cols, span);
     size_t chunk = j->k.nblocks, used = j->w_used * sizeof(float);
-    if (chunk * used > (j->one_pass ? j->one_pass : CONV_ONE_PASS_BYTES))
-        chunk = KERN_MAX(1, CONV_L1_WEIGHT_BYTES / used);
+    if (chunk * used > (j->one_pass ? j->one_pass : conv_one_pass_bytes()))
+        chunk = KERN_MAX(1, conv_l1_weight_bytes() / used);
     plane_job c = *j;
     for (size_t b = 0; b < j->k.nblocks; b += chunk) {
         c.k.nblocks = KERN_MIN(chunk, j->k.nblocks - b);
@@ -772,7 +780,7 @@ static void bwd_phase(const bwd_ctx *c, float *dinp, const float *dp,
         .w_used = taps * 8 * gt, .imgs = c->imgs,
         .in_is = pad_floats(&pg), // dout's image stride if pad_none
         .out_is = s->ic * s->h * s->w,
-        .one_pass = st > 1 ? CONV_PHASE_PASS_BYTES : 0,
+        .one_pass = st > 1 ? conv_l1_weight_bytes() : 0,
     };
     taps3x3 t;
     if (!c->imgs && in_place(s)) { // dp: dout itself; one phase

@@ -81,9 +81,10 @@ static const conv_case odd[] = {
     {"stem 7x7s2 odd oc", 1, 3, 8, 7, 2, 11},
     {"plain 3x3s1 9x9 (the c1 kernel)", 2, 3, 16, 3, 1, 9},
     {"3x3s3 11x11 (general pixel step)", 1, 16, 24, 3, 3, 11},
-    /* backward-data stride phases cut into 32 KB weight passes: the
-     * 4-tap phase of 22 output blocks runs as 16 + 6 blocks (16
-     * channels a call) or 8 + 8 + 6 (32) */
+    /* backward-data stride phases cut into weight passes: the 4-tap
+     * phase of 22 output blocks runs as 8 + 8 + 6 blocks (16 KB passes of
+     * 16 channels a call, or 32 KB of 32), the 8-channel tail group as
+     * 16 + 6 (16 KB) */
     {"3x3s2 9x9 oc176 (phase passes)", 2, 40, 176, 3, 2, 9},
     /* across images (>= 6 images, planes <= 64 pixels, >= 4 groups):
      * image sets of 4 + 3 and of 6, 8-channel tail groups, stride phases,

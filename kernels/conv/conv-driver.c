@@ -998,13 +998,45 @@ static void bww_split_task(void *vctx, size_t n, size_t thread)
  * input run to stay in L1 while every item of the group reads them. */
 #define BWW_PIXELS 256
 
+/* The next run's input and dout, fetched into L2 a slice per microkernel
+ * call of the current run, so that the run's first calls do not wait on L3
+ * line by line (stride 1, runs of rows: each run's 20-30 KB of dout and
+ * input are used by every tuple of items, then never again). */
+#define BWW_PF_SEGS (64 + 8)
+
+typedef struct bww_pf {
+    const char *p[BWW_PF_SEGS];
+    size_t bytes[BWW_PF_SEGS];
+    size_t n, seg, off, total;
+} bww_pf;
+
+static void bww_pf_add(bww_pf *f, const float *p, size_t floats)
+{
+    if (f->n < BWW_PF_SEGS) {
+        f->p[f->n] = (const char *)p, f->bytes[f->n++] = floats * sizeof(float);
+        f->total += floats * sizeof(float);
+    }
+}
+
+static void bww_pf_step(bww_pf *f, size_t lines)
+{
+    for (; lines > 0 && f->seg < f->n; lines--) {
+        __builtin_prefetch(f->p[f->seg] + f->off, 0, 2);
+        if ((f->off += 64) >= f->bytes[f->seg])
+            f->seg++, f->off = 0;
+    }
+}
+
 /* One run of pixels (a->in, a->rows, a->ow, strides set; dout at block 0)
- * for groups [g0, g1): every item, in balanced tuples of up to 6. */
+ * for groups [g0, g1): every item, in balanced tuples of up to 6; pf (may
+ * be NULL): the next run, fetched across the calls. */
 static void bww_run(const bww_ctx *c, kern_conv_bwdw_args *a,
-                    const float *dout, size_t g0, size_t g1)
+                    const float *dout, size_t g0, size_t g1, bww_pf *pf)
 {
     const kern_conv_shape *s = c->s;
     size_t items = bwdw_items(s), nt = KERN_DIV_UP(items, KERN_CONV_MR);
+    size_t calls = KERN_DIV_UP(g1 - g0, pairs(s) ? 32 : 16) * nt;
+    size_t per_call = pf ? KERN_DIV_UP(pf->total / 64 + 1, calls) : 0;
     for (size_t g16 = g0, ng; g16 < g1; g16 += ng * 16) {
         size_t gw = KERN_MIN(16, s->oc - g16);
         float *dwb = c->dwb + g16 * items;
@@ -1016,6 +1048,8 @@ static void bww_run(const bww_ctx *c, kern_conv_bwdw_args *a,
             a->b = (t + 1) * items / nt - i;
             a->in_off = c->item_off + i;
             a->dw = dwb + i * gw;
+            if (pf)
+                bww_pf_step(pf, per_call);
             table.bwdw(a);
         }
     }
@@ -1071,7 +1105,7 @@ static void bww_task(void *vctx, size_t task, size_t thread)
             size_t n0 = r * s->n / runs;
             a.rows = (r + 1) * s->n / runs - n0;
             a.in = c->x + n0 * g->image;
-            bww_run(c, &a, c->dout + n0 * dimg, g0, g1);
+            bww_run(c, &a, c->dout + n0 * dimg, g0, g1, NULL);
         }
         return;
     }
@@ -1082,6 +1116,8 @@ static void bww_task(void *vctx, size_t task, size_t thread)
                   : s->stride == 1 ? bww_row_runs(s, g)
                   : KERN_DIV_UP(s->oh, KERN_MAX(1, BWW_PIXELS / s->ow));
     size_t din = flat ? 8 : s->ow * 8, xin = flat ? g->ps : a.in_rs;
+    bool fetch = !flat && g->nph == 1 && g->npw == 1; // stride 1
+    size_t plane = g->ph * g->pw * g->cb;
     for (size_t n = 0; n < s->n; n++)
         for (size_t r = 0; r < runs; r++) {
             size_t p0 = r * len / runs, p1 = (r + 1) * len / runs;
@@ -1090,7 +1126,19 @@ static void bww_task(void *vctx, size_t task, size_t thread)
             else
                 a.rows = p1 - p0;
             a.in = c->x + n * g->image + p0 * xin;
-            bww_run(c, &a, c->dout + n * dimg + p0 * din, g0, g1);
+            bww_pf pf = {.n = 0}, *ppf = 0;
+            size_t nn = r + 1 < runs ? n : n + 1, nr = r + 1 < runs ? r + 1 : 0;
+            if (fetch && nn < s->n) { // the next run: input planes, dout
+                size_t q0 = nr * len / runs, q1 = (nr + 1) * len / runs;
+                const float *x = c->x + nn * g->image + q0 * xin;
+                for (size_t b = 0; b < g->nb; b++)
+                    bww_pf_add(&pf, x + b * plane, (q1 - q0 + s->kh - 1) * xin);
+                for (size_t k = g0 / 8; k < g1 / 8; k++)
+                    bww_pf_add(&pf, c->dout + nn * dimg + k * px * 8 + q0 * din,
+                               (q1 - q0) * din);
+                ppf = &pf;
+            }
+            bww_run(c, &a, c->dout + n * dimg + p0 * din, g0, g1, ppf);
         }
 }
 
@@ -1284,7 +1332,7 @@ static void bwf_reduce(const bwf_ctx *f, const bww_ctx *c,
     if (f->parts > 1) {
         a.in = buf, a.in_ps = 8, a.in_rs = px * 8;
         a.dout_bstride = px * 8, a.dout_rs = dimg;
-        bww_run(c, &a, dout, 0, s->oc);
+        bww_run(c, &a, dout, 0, s->oc, NULL);
         return;
     }
     a.in = dout, a.in_ps = 8, a.in_rs = dimg;

@@ -64,8 +64,8 @@ void bench_time_pair(bench_fn fa, void *ca, bench_fn fb, void *cb,
  * pool, best of a few runs. 0 when the CPU lacks AVX2+FMA. */
 double bench_fma_peak_gflops(size_t threads);
 
-/* The same probe's inner loop (bench/support/fma-peak-avx2.c): iters steps
- * of 12 FMAs, returns a value that depends on all of them. */
+/* The same probe's inner loop (bench/support/fma-peak-avx2.c, -avx512.c):
+ * iters steps of 12 FMAs, returns a value that depends on all of them. */
 float bench_fma_chains__avx2(size_t iters);
 float bench_fma_chains__avx512(size_t iters);
 

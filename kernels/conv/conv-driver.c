@@ -19,7 +19,7 @@
  *   passes over conv_l1_weight_bytes() of them, each over every run
  *   (run_plane). Small planes (7x7) with 6 or more images instead run across images: the
  *   padded batch first, then one task per output group, each call up to 6
- *   images at one pixel. Where the kernels take 32 channels (fwd_max_g 4:
+ *   images at one pixel. Where the kernels take 32 channels (max_g 4:
  *   AVX-512), "group" here and below is a pair of 16-channel groups
  *   (unit_groups), a lone group where the channels run out.
  * - backward-data: the same kernel over the zero-padded dout with the
@@ -387,12 +387,12 @@ static void run_images(const plane_job *j)
  * (kernels/README.md, "AVX-512", has the measurements). */
 static size_t conv_one_pass_bytes(void)
 {
-    return table.fwd_max_g >= 4 ? 1024 * 1024 : 128 * 1024;
+    return table.max_g >= 4 ? 1024 * 1024 : 128 * 1024;
 }
 
 static size_t conv_l1_weight_bytes(void)
 {
-    return table.fwd_max_g >= 4 ? 32 * 1024 : 16 * 1024;
+    return table.max_g >= 4 ? 32 * 1024 : 16 * 1024;
 }
 
 /* A plane no tap reaches (a backward-data phase of a 1x1/2: odd rows or
@@ -550,11 +550,11 @@ typedef struct fwd_ctx {
     size_t split, slab;
 } fwd_ctx;
 
-/* Whether the kernels take two 16-channel groups a call (fwd_max_g): c8
+/* Whether the kernels take two 16-channel groups a call (max_g): c8
  * and c7 do, the c1 kernel of other plain-input shapes does not. */
 static bool pairs(const kern_conv_shape *s)
 {
-    return table.fwd_max_g >= 4 && (!kern_conv_plain_input(s) || s->kw == 7);
+    return table.max_g >= 4 && (!kern_conv_plain_input(s) || s->kw == 7);
 }
 
 /* 16-channel groups per microkernel call from group g of [g, g1): 2 where
@@ -1027,6 +1027,25 @@ static void bww_pf_step(bww_pf *f, size_t lines)
     }
 }
 
+/* Stride 1, runs of whole rows: rows [y0, y1) of image n, as f: the
+ * input planes of every block (with the rows the taps reach below) and the
+ * dout blocks of channels [g0, g1). */
+static bww_pf *bww_pf_rows(bww_pf *f, const bww_ctx *c, size_t n, size_t y0,
+                           size_t y1, size_t g0, size_t g1)
+{
+    const kern_conv_shape *s = c->s;
+    const bww_geom *g = &c->g;
+    size_t px = s->oh * s->ow, plane = g->ph * g->pw * g->cb;
+    const float *x = c->x + n * g->image + y0 * g->rs;
+    const float *d = c->dout + n * s->oc * px + y0 * s->ow * 8;
+    f->n = f->seg = f->off = f->total = 0;
+    for (size_t b = 0; b < g->nb; b++)
+        bww_pf_add(f, x + b * plane, (y1 - y0 + s->kh - 1) * g->rs);
+    for (size_t k = g0 / 8; k < g1 / 8; k++)
+        bww_pf_add(f, d + k * px * 8, (y1 - y0) * s->ow * 8);
+    return f;
+}
+
 /* One run of pixels (a->in, a->rows, a->ow, strides set; dout at block 0)
  * for groups [g0, g1): every item, in balanced tuples of up to 6; pf (may
  * be NULL): the next run, fetched across the calls. */
@@ -1117,7 +1136,7 @@ static void bww_task(void *vctx, size_t task, size_t thread)
                   : KERN_DIV_UP(s->oh, KERN_MAX(1, BWW_PIXELS / s->ow));
     size_t din = flat ? 8 : s->ow * 8, xin = flat ? g->ps : a.in_rs;
     bool fetch = !flat && g->nph == 1 && g->npw == 1; // stride 1
-    size_t plane = g->ph * g->pw * g->cb;
+    bww_pf pf;
     for (size_t n = 0; n < s->n; n++)
         for (size_t r = 0; r < runs; r++) {
             size_t p0 = r * len / runs, p1 = (r + 1) * len / runs;
@@ -1126,19 +1145,12 @@ static void bww_task(void *vctx, size_t task, size_t thread)
             else
                 a.rows = p1 - p0;
             a.in = c->x + n * g->image + p0 * xin;
-            bww_pf pf = {.n = 0}, *ppf = 0;
             size_t nn = r + 1 < runs ? n : n + 1, nr = r + 1 < runs ? r + 1 : 0;
-            if (fetch && nn < s->n) { // the next run: input planes, dout
-                size_t q0 = nr * len / runs, q1 = (nr + 1) * len / runs;
-                const float *x = c->x + nn * g->image + q0 * xin;
-                for (size_t b = 0; b < g->nb; b++)
-                    bww_pf_add(&pf, x + b * plane, (q1 - q0 + s->kh - 1) * xin);
-                for (size_t k = g0 / 8; k < g1 / 8; k++)
-                    bww_pf_add(&pf, c->dout + nn * dimg + k * px * 8 + q0 * din,
-                               (q1 - q0) * din);
-                ppf = &pf;
-            }
-            bww_run(c, &a, c->dout + n * dimg + p0 * din, g0, g1, ppf);
+            bww_pf *next = fetch && nn < s->n
+                ? bww_pf_rows(&pf, c, nn, nr * len / runs,
+                              (nr + 1) * len / runs, g0, g1)
+                : NULL;
+            bww_run(c, &a, c->dout + n * dimg + p0 * din, g0, g1, next);
         }
 }
 

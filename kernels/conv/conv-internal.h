@@ -3,7 +3,7 @@
  * by the portable drivers (conv-driver.c) and the per-ISA microkernels.
  *
  * Forward microkernel ("fwd"): r (1..6) output pixels x g (1..2, or 4 where
- * the table's fwd_max_g says so) blocks of 8 output channels, held in
+ * the table's max_g says so) blocks of 8 output channels, held in
  * registers for the whole reduction over nblocks
  * input blocks x ntaps taps x cb channels per block (cb = 8 for NCHW8c
  * input: the c8 kernel; cb = 1 for plain planes: the c1 kernel; cb = 7 for
@@ -28,7 +28,7 @@
  * transposed packing as weights, one driver pass per stride phase).
  *
  * Backward-weights microkernel ("bwdw"): b (1..6) input values (items:
- * channel x tap) x g (1..2, or 4 where fwd_max_g is 4) blocks of 8 output
+ * channel x tap) x g (1..2, or 4 where max_g says so) blocks of 8 output
  * channels, reduced over rows x ow output pixels:
  *     dw[i * dw_rs + k * 8 + l] +=
  *         sum_{y, x} in[y * in_rs + x * in_ps + in_off[i]]
@@ -176,7 +176,7 @@ typedef struct kern_conv_ukernels {
     kern_conv_fwd_ukernel_fn fwd_c1; // cb = 1
     kern_conv_fwd_ukernel_fn fwd_c7; // cb = 7 (stem kernel rows)
     kern_conv_bwdw_ukernel_fn bwdw;
-    size_t fwd_max_g; // 2, or 4: fwd_c8 and bwdw take 32 channels a call
+    size_t max_g; // g up to 2, or 4: fwd_c8, fwd_c7 and bwdw take 32 channels
 } kern_conv_ukernels;
 
 void kern_f32_conv2d_ukernel_6x16__scalar(const kern_conv_fwd_args *a);

@@ -1,8 +1,8 @@
 /*
  * kernels/conv/f32-conv2d-6x16-avx512.c: AVX-512 convolution microkernels
- * for the c8 forward / backward-data reduction and for backward-weights
- * (contract in conv-internal.h). The stem's c1 and c7 kernels, and the
- * one-block tiles (g = 1, 8 output channels, which ResNet-34 never runs),
+ * for the c8 forward / backward-data reduction, the stem's c7 kernel rows
+ * and backward-weights (contract in conv-internal.h). The c1 kernel and the
+ * one-block tiles (g = 1, 8 output channels, which ResNet-34 never runs)
  * stay on the AVX2 kernels.
  *
  * 16 channels are one zmm register. The forward tile is 6 pixels x 32

@@ -29,15 +29,18 @@
  *
  * Backward-weights microkernel ("bwdw"): b (1..6) input values (items:
  * channel x tap) x g (1..2, or 4 where max_g says so) blocks of 8 output
- * channels, reduced over rows x ow output pixels:
+ * channels, reduced over imgs x rows x ow output pixels, in that order:
  *     dw[i * dw_rs + k * 8 + l] +=
- *         sum_{y, x} in[y * in_rs + x * in_ps + in_off[i]]
- *                    * dout[y * dout_rs + x * 8 + k * dout_bstride + l]
+ *         sum_{n, y, x} in[n * in_is + y * in_rs + x * in_ps + in_off[i]]
+ *                       * dout[n * dout_is + y * dout_rs + x * 8
+ *                              + k * dout_bstride + l]
+ * (= instead of += when zero is set)
  * (with g = 4, blocks 2 and 3 go to dw + dw_gstride as blocks 0 and 1)
  * A "row" is any run of ow pixels that is contiguous in dout and evenly
  * spaced in the input: one output row, a run across rows of a flattened
  * plane, or a whole image (then in_rs and dout_rs step from image to
- * image). The 1x1 strided path calls it with the roles swapped: "in" is
+ * image); imgs (>= 1) repeats the rows over images in_is and dout_is
+ * apart, the accumulators staying in registers. The 1x1 strided path calls it with the roles swapped: "in" is
  * dout (items are output channels), "dout" the gathered input (16 input
  * channels), and dw the OIHW gradient itself (dw_rs = ic).
  */
@@ -75,6 +78,8 @@ typedef struct kern_conv_bwdw_args {
     size_t rows, ow, in_rs, in_ps, dout_rs;
     size_t b, g, dw_rs;
     size_t dw_gstride; // g = 4: floats from dw to blocks 2 and 3
+    size_t imgs, in_is, dout_is; // imgs >= 1 images of rows, these apart
+    bool zero; // start from zero: dw is only written
 } kern_conv_bwdw_args;
 
 /* Calls BODY(a, N, G, ...) with the tile's n (1..6: a->r or a->b) and g

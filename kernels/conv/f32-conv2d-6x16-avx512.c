@@ -192,43 +192,49 @@ INLINE void bwdw_body(const kern_conv_bwdw_args *a, size_t B, size_t G)
 #pragma GCC unroll 6
     for (size_t i = 0; i < B; i++) {
         off[i] = a->in_off[i];
-        v0[i] = _mm512_loadu_ps(a->dw + i * a->dw_rs);
-        v1[i] = G > 2 ? _mm512_loadu_ps(a->dw + a->dw_gstride + i * a->dw_rs)
-                      : _mm512_setzero_ps();
+        v0[i] = a->zero ? _mm512_setzero_ps()
+                        : _mm512_loadu_ps(a->dw + i * a->dw_rs);
+        v1[i] = G > 2 && !a->zero
+                    ? _mm512_loadu_ps(a->dw + a->dw_gstride + i * a->dw_rs)
+                    : _mm512_setzero_ps();
     }
     const size_t ps = a->in_ps, ds = a->dout_bstride, ow = a->ow;
-    for (size_t y = 0; y < a->rows; y++) {
-        const float *d = a->dout + y * a->dout_rs;
-        const float *xp = a->in + y * a->in_rs;
-        size_t col = 0;
-        if (G > 2) {
+    for (size_t n = 0; n < a->imgs; n++) {
+        for (size_t y = 0; y < a->rows; y++) {
+            const float *d = a->dout + n * a->dout_is + y * a->dout_rs;
+            const float *xp = a->in + n * a->in_is + y * a->in_rs;
+            size_t col = 0;
+            if (G > 2) {
 #pragma GCC unroll 2
-            for (; col < ow; col++, d += 8, xp += ps) {
-                __m512 d0 = dout16(d, ds), d1 = dout16(d + 2 * ds, ds);
+                for (; col < ow; col++, d += 8, xp += ps) {
+                    __m512 d0 = dout16(d, ds), d1 = dout16(d + 2 * ds, ds);
+#pragma GCC unroll 6
+                    for (size_t i = 0; i < B; i++) {
+                        __m512 x = _mm512_set1_ps(xp[off[i]]);
+                        v0[i] = _mm512_fmadd_ps(x, d0, v0[i]);
+                        v1[i] = _mm512_fmadd_ps(x, d1, v1[i]);
+                    }
+                }
+                continue;
+            }
+#pragma GCC unroll 2
+            for (; col + 2 <= ow; col += 2, d += 16, xp += 2 * ps) {
+                __m512 d0 = dout16(d, ds), d1 = dout16(d + 8, ds);
 #pragma GCC unroll 6
                 for (size_t i = 0; i < B; i++) {
-                    __m512 x = _mm512_set1_ps(xp[off[i]]);
-                    v0[i] = _mm512_fmadd_ps(x, d0, v0[i]);
-                    v1[i] = _mm512_fmadd_ps(x, d1, v1[i]);
+                    v0[i] = _mm512_fmadd_ps(_mm512_set1_ps(xp[off[i]]), d0,
+                                            v0[i]);
+                    v1[i] = _mm512_fmadd_ps(_mm512_set1_ps(xp[ps + off[i]]),
+                                            d1, v1[i]);
                 }
             }
-            continue;
-        }
-#pragma GCC unroll 2
-        for (; col + 2 <= ow; col += 2, d += 16, xp += 2 * ps) {
-            __m512 d0 = dout16(d, ds), d1 = dout16(d + 8, ds);
+            if (col < ow) {
+                __m512 d0 = dout16(d, ds);
 #pragma GCC unroll 6
-            for (size_t i = 0; i < B; i++) {
-                v0[i] = _mm512_fmadd_ps(_mm512_set1_ps(xp[off[i]]), d0, v0[i]);
-                v1[i] = _mm512_fmadd_ps(_mm512_set1_ps(xp[ps + off[i]]), d1,
-                                        v1[i]);
+                for (size_t i = 0; i < B; i++)
+                    v0[i] = _mm512_fmadd_ps(_mm512_set1_ps(xp[off[i]]), d0,
+                                            v0[i]);
             }
-        }
-        if (col < ow) {
-            __m512 d0 = dout16(d, ds);
-#pragma GCC unroll 6
-            for (size_t i = 0; i < B; i++)
-                v0[i] = _mm512_fmadd_ps(_mm512_set1_ps(xp[off[i]]), d0, v0[i]);
         }
     }
 #pragma GCC unroll 6

@@ -92,24 +92,27 @@ INLINE void bwdw_body(const kern_conv_bwdw_args *a, size_t B, size_t G)
         off[i] = a->in_off[i];
 #pragma GCC unroll 4
         for (size_t v = 0; v < nv; v++)
-            vacc[i][v] = vld1q_f32(a->dw + i * a->dw_rs + v * 4);
+            vacc[i][v] = a->zero ? vdupq_n_f32(0.0f)
+                                 : vld1q_f32(a->dw + i * a->dw_rs + v * 4);
     }
     const size_t ps = a->in_ps, ds = a->dout_bstride;
-    for (size_t y = 0; y < a->rows; y++) {
-        const float *d = a->dout + y * a->dout_rs;
-        const float *x = a->in + y * a->in_rs;
-        for (size_t col = 0; col < a->ow; col++) {
-            float32x4_t vd[4];
-#pragma GCC unroll 4
-            for (size_t v = 0; v < nv; v++)
-                vd[v] = vld1q_f32(d + col * 8 + (v / 2) * ds + (v % 2) * 4);
-            const float *xp = x + col * ps;
-#pragma GCC unroll 6
-            for (size_t i = 0; i < B; i++) {
-                float xv = xp[off[i]];
+    for (size_t n = 0; n < a->imgs; n++) {
+        for (size_t y = 0; y < a->rows; y++) {
+            const float *d = a->dout + n * a->dout_is + y * a->dout_rs;
+            const float *x = a->in + n * a->in_is + y * a->in_rs;
+            for (size_t col = 0; col < a->ow; col++) {
+                float32x4_t vd[4];
 #pragma GCC unroll 4
                 for (size_t v = 0; v < nv; v++)
-                    vacc[i][v] = vfmaq_n_f32(vacc[i][v], vd[v], xv);
+                    vd[v] = vld1q_f32(d + col * 8 + (v / 2) * ds + (v % 2) * 4);
+                const float *xp = x + col * ps;
+#pragma GCC unroll 6
+                for (size_t i = 0; i < B; i++) {
+                    float xv = xp[off[i]];
+#pragma GCC unroll 4
+                    for (size_t v = 0; v < nv; v++)
+                        vacc[i][v] = vfmaq_n_f32(vacc[i][v], vd[v], xv);
+                }
             }
         }
     }

@@ -54,17 +54,19 @@ void kern_f32_conv2d_bwdw_ukernel_6x16__scalar(const kern_conv_bwdw_args *a)
     float acc[KERN_CONV_MR][16];
     for (size_t i = 0; i < nb; i++)
         for (size_t j = 0; j < gw; j++)
-            acc[i][j] = a->dw[i * a->dw_rs + j];
-    for (size_t y = 0; y < a->rows; y++) {
-        const float *d = a->dout + y * a->dout_rs;
-        const float *x = a->in + y * a->in_rs;
-        for (size_t col = 0; col < a->ow; col++)
-            for (size_t i = 0; i < nb; i++) {
-                float v = x[col * a->in_ps + a->in_off[i]];
-                for (size_t j = 0; j < gw; j++)
-                    acc[i][j] += v * d[col * 8 + (j / 8) * a->dout_bstride +
-                                       j % 8];
-            }
+            acc[i][j] = a->zero ? 0.0f : a->dw[i * a->dw_rs + j];
+    for (size_t n = 0; n < a->imgs; n++) {
+        for (size_t y = 0; y < a->rows; y++) {
+            const float *d = a->dout + n * a->dout_is + y * a->dout_rs;
+            const float *x = a->in + n * a->in_is + y * a->in_rs;
+            for (size_t col = 0; col < a->ow; col++)
+                for (size_t i = 0; i < nb; i++) {
+                    float v = x[col * a->in_ps + a->in_off[i]];
+                    for (size_t j = 0; j < gw; j++)
+                        acc[i][j] += v * d[col * 8 + (j / 8) * a->dout_bstride +
+                                           j % 8];
+                }
+        }
     }
     for (size_t i = 0; i < nb; i++)
         for (size_t j = 0; j < gw; j++)

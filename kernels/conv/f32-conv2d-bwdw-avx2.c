@@ -27,22 +27,26 @@ INLINE void bwdw_body(const kern_conv_bwdw_args *a, size_t B, size_t G)
         off[i] = a->in_off[i];
 #pragma GCC unroll 2
         for (size_t k = 0; k < G; k++)
-            vacc[i][k] = _mm256_loadu_ps(a->dw + i * a->dw_rs + k * 8);
+            vacc[i][k] =
+                a->zero ? _mm256_setzero_ps()
+                        : _mm256_loadu_ps(a->dw + i * a->dw_rs + k * 8);
     }
     const size_t ps = a->in_ps, ds = a->dout_bstride, ow = a->ow;
-    for (size_t y = 0; y < a->rows; y++) {
-        const float *d = a->dout + y * a->dout_rs;
-        const float *xp = a->in + y * a->in_rs;
+    for (size_t n = 0; n < a->imgs; n++) {
+        for (size_t y = 0; y < a->rows; y++) {
+            const float *d = a->dout + n * a->dout_is + y * a->dout_rs;
+            const float *xp = a->in + n * a->in_is + y * a->in_rs;
 #pragma GCC unroll 4
-        for (size_t col = 0; col < ow; col++, d += 8, xp += ps) {
-            __m256 vd0 = _mm256_loadu_ps(d);
-            __m256 vd1 = G > 1 ? _mm256_loadu_ps(d + ds) : vd0;
+            for (size_t col = 0; col < ow; col++, d += 8, xp += ps) {
+                __m256 vd0 = _mm256_loadu_ps(d);
+                __m256 vd1 = G > 1 ? _mm256_loadu_ps(d + ds) : vd0;
 #pragma GCC unroll 6
-            for (size_t i = 0; i < B; i++) {
-                __m256 vx = _mm256_broadcast_ss(xp + off[i]);
-                vacc[i][0] = _mm256_fmadd_ps(vx, vd0, vacc[i][0]);
-                if (G > 1)
-                    vacc[i][1] = _mm256_fmadd_ps(vx, vd1, vacc[i][1]);
+                for (size_t i = 0; i < B; i++) {
+                    __m256 vx = _mm256_broadcast_ss(xp + off[i]);
+                    vacc[i][0] = _mm256_fmadd_ps(vx, vd0, vacc[i][0]);
+                    if (G > 1)
+                        vacc[i][1] = _mm256_fmadd_ps(vx, vd1, vacc[i][1]);
+                }
             }
         }
     }

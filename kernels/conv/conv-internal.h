@@ -19,7 +19,10 @@
  * and its output (block k, lane l) is out[out_off[p] + k * out_bstride + l],
  * with in_off[ntaps] = in_off[0] and w_off[ntaps] = w_off[0] (a wrap-around
  * entry: the AVX2 kernel loads each tap's offsets one tap ahead),
- * overwritten, or added to when accumulate; a pixel with out_off[p] < 0 is
+ * overwritten, or, when accumulate, added to with the sums starting from
+ * out (a reduction cut into passes sums in the order of one pass, except
+ * across the even/odd chains of an AVX-512 g = 2 tile); a pixel with
+ * out_off[p] < 0 is
  * computed and dropped (the driver runs a tile across the end of a row, so
  * tiles stay 5-6 pixels wide on small images). The input is zero-padded by the
  * driver, or read in place with only the taps that stay inside (offsets

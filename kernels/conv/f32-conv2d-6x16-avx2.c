@@ -106,16 +106,29 @@ _Static_assert(offsetof(fwd_asm_args, acc) == 72, "the asm's offsets");
     "vmovups %%ymm" #I ", " #I "*32(%[ip])\n\t"                             \
     ".endif\n\t"
 
-INLINE void fwd_asm(const fwd_asm_args *p, size_t R, size_t G, size_t CB)
+#define FWD_ASM_LOAD(I)                                                     \
+    ".if (" #I " >> 1) < .Lcv_r && (" #I " & 1) < .Lcv_g\n\t"               \
+    "vmovups " #I "*32(%[ip]), %%ymm" #I "\n\t"                             \
+    ".endif\n\t"
+
+INLINE void fwd_asm(const fwd_asm_args *p, size_t R, size_t G, size_t CB,
+                    size_t ACC)
 {
     size_t ib, wb, nb, ps, ps3, t, ip, ip3, wp, cio, cwo;
     __asm__ volatile(
         ".set .Lcv_r, %c[K] & 15\n\t"
         ".set .Lcv_g, (%c[K] >> 4) & 15\n\t"
-        ".set .Lcv_cb, %c[K] >> 8\n\t"
+        ".set .Lcv_cb, (%c[K] >> 8) & 15\n\t"
         ".irp i, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11\n\t"
         "vxorps %%xmm\\i, %%xmm\\i, %%xmm\\i\n\t"
         ".endr\n\t"
+        ".if %c[K] >> 12\n\t"
+        "mov 72(%[p]), %[ip]\n\t"
+        FWD_ASM_LOAD(0) FWD_ASM_LOAD(1) FWD_ASM_LOAD(2)
+        FWD_ASM_LOAD(3) FWD_ASM_LOAD(4) FWD_ASM_LOAD(5)
+        FWD_ASM_LOAD(6) FWD_ASM_LOAD(7) FWD_ASM_LOAD(8)
+        FWD_ASM_LOAD(9) FWD_ASM_LOAD(10) FWD_ASM_LOAD(11)
+        ".endif\n\t"
         KERN_CONV_ASM_ENTER("")
         ".irp c, 0, 1, 2, 3, 4, 5, 6, 7\n\t"
         ".if \\c < .Lcv_cb\n\t"
@@ -139,7 +152,7 @@ INLINE void fwd_asm(const fwd_asm_args *p, size_t R, size_t G, size_t CB)
         : [ib] "=&r"(ib), [wb] "=&r"(wb), [nb] "=&r"(nb), [ps] "=&r"(ps),
           [ps3] "=&r"(ps3), [t] "=&r"(t), [ip] "=&r"(ip), [ip3] "=&r"(ip3),
           [wp] "=&r"(wp), [cio] "=&r"(cio), [cwo] "=&r"(cwo)
-        : [p] "r"(p), [K] "i"(R | G << 4 | CB << 8)
+        : [p] "r"(p), [K] "i"(R | G << 4 | CB << 8 | ACC << 12)
         : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
           "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
           "xmm15", "cc", "memory");
@@ -149,29 +162,37 @@ INLINE void fwd_asm_body(const kern_conv_fwd_args *a, size_t R, size_t G,
                          size_t CB)
 {
     float acc[2 * KERN_CONV_MR * 8] __attribute__((aligned(32)));
-    if (a->ntaps && a->nblocks) {
+    bool run = a->ntaps && a->nblocks; // else a phase no tap reaches
+    /* accumulate: the sums start from out (a reduction cut into passes
+     * keeps the order of one pass) */
+    if (a->accumulate || !run)
+#pragma GCC unroll 6
+        for (size_t r = 0; r < R; r++)
+#pragma GCC unroll 2
+            for (size_t k = 0; k < G; k++)
+                _mm256_store_ps(acc + (2 * r + k) * 8,
+                                a->accumulate && a->out_off[r] >= 0
+                                    ? _mm256_loadu_ps(a->out + a->out_off[r] +
+                                                      k * a->out_bstride)
+                                    : _mm256_setzero_ps());
+    if (run) {
         fwd_asm_args p = {
             a->in, a->w, a->in_off, a->w_off, a->ntaps, a->nblocks,
             a->in_bstride * sizeof(float), a->w_bstride * sizeof(float),
             a->in_ps * sizeof(float), acc,
         };
-        fwd_asm(&p, R, G, CB);
-    } else {
-        /* a phase no tap reaches (backward-data): the sums are 0 */
-        for (size_t i = 0; i < 2 * KERN_CONV_MR * 8; i++)
-            acc[i] = 0.0f;
+        if (a->accumulate)
+            fwd_asm(&p, R, G, CB, 1);
+        else
+            fwd_asm(&p, R, G, CB, 0);
     }
 #pragma GCC unroll 6
     for (size_t r = 0; r < R; r++)
         if (a->out_off[r] >= 0)
 #pragma GCC unroll 2
-            for (size_t k = 0; k < G; k++) {
-                float *o = a->out + a->out_off[r] + k * a->out_bstride;
-                __m256 v = _mm256_load_ps(acc + (2 * r + k) * 8);
-                if (a->accumulate)
-                    v = _mm256_add_ps(_mm256_loadu_ps(o), v);
-                _mm256_storeu_ps(o, v);
-            }
+            for (size_t k = 0; k < G; k++)
+                _mm256_storeu_ps(a->out + a->out_off[r] + k * a->out_bstride,
+                                 _mm256_load_ps(acc + (2 * r + k) * 8));
 }
 
 void kern_f32_conv2d_ukernel_6x16__avx2(const kern_conv_fwd_args *a)

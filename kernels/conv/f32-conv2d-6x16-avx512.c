@@ -68,16 +68,33 @@ _Static_assert(offsetof(fwd_asm_args, acc) == 72 &&
     ".endif\n\t"                                                            \
     ".endif\n\t"
 
-INLINE void fwd_asm(const fwd_asm_args *p, size_t R, size_t G, size_t CB)
+#define FWD_ASM_LOAD(R, A0, A1)                                             \
+    ".if " #R " < .Lcz_r\n\t"                                               \
+    ".if .Lcz_g > 2\n\t"                                                    \
+    "vmovups " #R "*128(%[ip]), %%" A0 "\n\t"                               \
+    "vmovups " #R "*128+64(%[ip]), %%" A1 "\n\t"                            \
+    ".else\n\t"                                                             \
+    "vmovups " #R "*64(%[ip]), %%" A0 "\n\t"                                \
+    ".endif\n\t"                                                            \
+    ".endif\n\t"
+
+INLINE void fwd_asm(const fwd_asm_args *p, size_t R, size_t G, size_t CB,
+                    size_t ACC)
 {
     size_t ib, wb, nb, ps, ps3, t, ip, ip3, wp, cio, cwo, gs;
     __asm__ volatile(
         ".set .Lcz_r, %c[K] & 15\n\t"
         ".set .Lcz_g, (%c[K] >> 4) & 15\n\t"
-        ".set .Lcz_cb, %c[K] >> 8\n\t"
+        ".set .Lcz_cb, (%c[K] >> 8) & 15\n\t"
         ".irp i, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11\n\t"
         "vpxord %%zmm\\i, %%zmm\\i, %%zmm\\i\n\t"
         ".endr\n\t"
+        ".if %c[K] >> 12\n\t"
+        "mov 72(%[p]), %[ip]\n\t"
+        FWD_ASM_LOAD(0, "zmm0", "zmm1") FWD_ASM_LOAD(1, "zmm2", "zmm3")
+        FWD_ASM_LOAD(2, "zmm4", "zmm5") FWD_ASM_LOAD(3, "zmm6", "zmm7")
+        FWD_ASM_LOAD(4, "zmm8", "zmm9") FWD_ASM_LOAD(5, "zmm10", "zmm11")
+        ".endif\n\t"
         KERN_CONV_ASM_ENTER("mov 80(%[p]), %[gs]\n\t")
         ".irp c, 0, 1, 2, 3, 4, 5, 6, 7\n\t"
         ".if \\c < .Lcz_cb\n\t"
@@ -101,7 +118,7 @@ INLINE void fwd_asm(const fwd_asm_args *p, size_t R, size_t G, size_t CB)
         : [ib] "=&r"(ib), [wb] "=&r"(wb), [nb] "=&r"(nb), [ps] "=&r"(ps),
           [ps3] "=&r"(ps3), [t] "=&r"(t), [ip] "=&r"(ip), [ip3] "=&r"(ip3),
           [wp] "=&r"(wp), [cio] "=&r"(cio), [cwo] "=&r"(cwo), [gs] "=&r"(gs)
-        : [p] "r"(p), [K] "i"(R | G << 4 | CB << 8)
+        : [p] "r"(p), [K] "i"(R | G << 4 | CB << 8 | ACC << 12)
         : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
           "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
           "xmm15", "cc", "memory");
@@ -116,18 +133,29 @@ INLINE void fwd_asm_body(const kern_conv_fwd_args *a, size_t R, size_t G,
         a->in_bstride * sizeof(float), a->w_bstride * sizeof(float),
         a->in_ps * sizeof(float), acc, a->w_gstride * sizeof(float),
     };
-    fwd_asm(&p, R, G, CB);
+    /* accumulate: the sums start from out (a reduction cut into passes
+     * keeps the order of one pass; with g = 2, in the even-channel sum) */
+    if (a->accumulate) {
+#pragma GCC unroll 6
+        for (size_t r = 0; r < R; r++)
+#pragma GCC unroll 4
+            for (size_t k = 0; k < G; k++)
+                _mm256_store_ps(acc + (G * r + k) * 8,
+                                a->out_off[r] >= 0
+                                    ? _mm256_loadu_ps(a->out + a->out_off[r] +
+                                                      k * a->out_bstride)
+                                    : _mm256_setzero_ps());
+        fwd_asm(&p, R, G, CB, 1);
+    } else {
+        fwd_asm(&p, R, G, CB, 0);
+    }
 #pragma GCC unroll 6
     for (size_t r = 0; r < R; r++)
         if (a->out_off[r] >= 0)
 #pragma GCC unroll 4
-            for (size_t k = 0; k < G; k++) {
-                float *o = a->out + a->out_off[r] + k * a->out_bstride;
-                __m256 v = _mm256_load_ps(acc + (G * r + k) * 8);
-                if (a->accumulate)
-                    v = _mm256_add_ps(_mm256_loadu_ps(o), v);
-                _mm256_storeu_ps(o, v);
-            }
+            for (size_t k = 0; k < G; k++)
+                _mm256_storeu_ps(a->out + a->out_off[r] + k * a->out_bstride,
+                                 _mm256_load_ps(acc + (G * r + k) * 8));
 }
 
 #define FWD_R_CASES(a, G, CB)                                               \

@@ -374,20 +374,28 @@ static void run_images(const plane_job *j)
 }
 
 /* Input blocks per pass over the plane. When a call's weights outgrow
- * conv_one_pass_bytes(), each pass takes conv_l1_weight_bytes() of them,
- * which stay in L1 while every pixel run of the plane uses them; the
- * output is reloaded once per pass, a few loads per thousands of FMAs. The
- * stride phases of backward-data (1-4 taps, so each input line serves only
- * those taps) are always cut into such passes, measured faster
- * (kernels/README.md). The limits follow the caches of the machines each
- * tile was tuned on: 16 channels a call (AVX2, NEON, scalar) on the Zen 3,
- * 32 KB L1 and 512 KB L2: 128 KB (layer3, layer4 cut) and 16 KB; 32
- * channels a call (AVX-512) on the Zen 5, 48 KB L1 and 1 MB L2: 1 MB (no
- * ResNet-34 shape cut: the largest, layer4's pair, is 590 KB) and 32 KB
- * (kernels/README.md, "AVX-512", has the measurements). */
+ * conv_one_pass_bytes(), each pass takes conv_pass_bytes() of them, which
+ * stay in cache while every pixel run of the plane uses them; the output
+ * is reloaded once per pass, a few loads per thousands of FMAs, and the
+ * kernels resume its sums, so the passes add in the order of one. The
+ * stride phases of backward-data (1-4 taps, so each input line serves
+ * only those taps) are always cut, into passes of conv_l1_weight_bytes(),
+ * measured faster (kernels/README.md). The limits follow the caches of the
+ * machines each tile was tuned on: 16 channels a call (AVX2, NEON, scalar)
+ * on the Zen 3, 32 KB L1 and 512 KB L2: 128 KB (layer3, layer4 cut),
+ * passes and phases 16 KB; 32 channels a call (AVX-512) on the Zen 5, 48
+ * KB L1 and 1 MB L2: 512 KB (layer4's 590 KB pair cut, layer3's 295 KB
+ * not: cut it was 2-3% slower) into passes of 128 KB (layer4 forward 0.92
+ * -> 0.98x oneDNN, backward-data 0.91 -> 0.96, medians of 5 alternating
+ * runs; 192 KB the same), phases 32 KB (kernels/README.md, "AVX-512"). */
 static size_t conv_one_pass_bytes(void)
 {
-    return table.max_g >= 4 ? 1024 * 1024 : 128 * 1024;
+    return table.max_g >= 4 ? 512 * 1024 : 128 * 1024;
+}
+
+static size_t conv_pass_bytes(void)
+{
+    return table.max_g >= 4 ? 128 * 1024 : 16 * 1024;
 }
 
 static size_t conv_l1_weight_bytes(void)
@@ -521,8 +529,10 @@ static void run_plane(const plane_job *j)
     bool flat = !j->taps && j->in_rs % j->k.in_ps == 0 &&
                 flat_wins(j->rows, j->cols, span);
     size_t chunk = j->k.nblocks, used = j->w_used * sizeof(float);
-    if (chunk * used > (j->one_pass ? j->one_pass : conv_one_pass_bytes()))
+    if (j->one_pass && chunk * used > j->one_pass)
         chunk = KERN_MAX(1, conv_l1_weight_bytes() / used);
+    else if (chunk * used > conv_one_pass_bytes())
+        chunk = KERN_MAX(1, conv_pass_bytes() / used);
     plane_job c = *j;
     for (size_t b = 0; b < j->k.nblocks; b += chunk) {
         c.k.nblocks = KERN_MIN(chunk, j->k.nblocks - b);
@@ -1142,20 +1152,23 @@ static size_t bww_row_runs(const kern_conv_shape *s, const bww_geom *g)
     }
 }
 
-/* Whole images a run (stride 1, layer3 and layer4): a call takes as many
- * images as BWW_IMG_BYTES holds of its dout and of one input block, so
- * its accumulators stay in registers across them and the gradient tile is
- * loaded and stored once per set of images, not once per image: layer4 3
- * images (0.80 -> 0.83x oneDNN, medians of 7 alternating runs; 1, 2 and 5
- * images 0.81-0.86, all 16 0.74: dout then streams from L2), layer3 1. */
+/* Whole images a run (layer3, layer4 and their stride-2 first convs): a
+ * call takes as many images as BWW_IMG_BYTES holds of its dout and of one
+ * input block (all its phases), so its accumulators stay in registers
+ * across them and the gradient tile is loaded and stored once per set of
+ * images, not once per image: layer4 3 images (0.80 -> 0.83x oneDNN,
+ * medians of 7 alternating runs; 1, 2 and 5 images 0.81-0.86, all 16
+ * 0.74: dout then streams from L2), layer4.0.conv1 2 (0.86 -> 0.93x),
+ * layer3 and layer3.0.conv1 1. */
 #define BWW_IMG_BYTES (32 * 1024)
 
-/* Stride 1, whole images a run: images per microkernel call, as many as
+/* Whole images a run: images per microkernel call, as many as
  * BWW_IMG_BYTES holds of dout (a call's channels) and one input block. */
 static size_t bww_run_images(const kern_conv_shape *s, const bww_geom *g)
 {
-    size_t ch = pairs(s) ? 32 : 16, halo = s->kh - 1;
-    size_t bytes = (s->oh * s->ow * ch + (s->oh + halo) * g->rs) *
+    size_t ch = pairs(s) ? 32 : 16, halo = (s->kh - 1) / s->stride;
+    size_t in_row = g->nph * g->npw * g->rs;
+    size_t bytes = (s->oh * s->ow * ch + (s->oh + halo) * in_row) *
                    sizeof(float);
     return KERN_MAX(1, KERN_MIN(s->n, BWW_IMG_BYTES / bytes));
 }
@@ -1209,8 +1222,8 @@ static void bww_task(void *vctx, size_t task, size_t thread)
                   : KERN_DIV_UP(s->oh, KERN_MAX(1, BWW_PIXELS / s->ow));
     size_t din = flat ? 8 : s->ow * 8, xin = flat ? g->ps : a.in_rs;
     bool fetch = !flat && g->nph == 1 && g->npw == 1; // stride 1
-    /* whole images a run at stride 1: several a call (bww_run_images) */
-    size_t sets = fetch && runs == 1
+    /* whole images a run: several a call (bww_run_images) */
+    size_t sets = !flat && runs == 1
         ? KERN_DIV_UP(s->n, bww_run_images(s, g)) : s->n;
     bww_pf pf;
     for (size_t k = 0; k < sets; k++)

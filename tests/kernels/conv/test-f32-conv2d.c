@@ -385,10 +385,11 @@ static const conv_case bwdw_extra[] = {
     {"1x1s2 one part, image runs 40x40", 5, 40, 16, 1, 2, 40},
     {"1x1s2 one part 6x6", 2, 40, 48, 1, 2, 6},
     {"1x1s3 7x7", 2, 16, 24, 1, 3, 7},
-    /* stride-1 whole images several to a call (3 + 2, or all 5 with 16
-     * channels a call), the items in two ranges (one thread, or 32
-     * channels a call) */
+    /* whole images several to a call (stride 1: 3 + 2, or all 5 with 16
+     * channels a call; stride 2: all 5), the items in two ranges (one
+     * thread, or 32 channels a call) */
     {"3x3s1 7x7 image sets, item ranges", 5, 384, 64, 3, 1, 7},
+    {"3x3s2 8x8 image sets", 5, 32, 64, 3, 2, 8},
 };
 
 Test(conv_backward_weights, extra_shapes)

@@ -1044,26 +1044,32 @@ static void bww_pf_step(bww_pf *f, size_t lines)
 }
 
 /* Stride 1, runs of whole rows: output rows [y0, y1) of images [n0, n1),
- * as f: the source rows they read in every block that items [i0, i1)
- * reach (the run's gather reads them) and the dout blocks of channels
- * [g0, g1). */
+ * as f: the input rows they read in every block that items [i0, i1)
+ * reach (of the padded copy of the batch where there is one, else of the
+ * source, which the run's gather, if any, reads) and the dout blocks of
+ * channels [g0, g1). */
 static bww_pf *bww_pf_rows(bww_pf *f, const bww_ctx *c, size_t n0, size_t n1,
                            size_t y0, size_t y1, size_t g0, size_t g1,
                            size_t i0, size_t i1)
 {
     const kern_conv_shape *s = c->s;
     const bww_geom *g = &c->g;
-    size_t px = s->oh * s->ow, plane = s->h * s->w * g->cb;
-    size_t dimg = s->oc * px, simg = s->ic * s->h * s->w;
-    size_t r0 = y0 > s->pad ? y0 - s->pad : 0;
-    size_t r1 = KERN_MIN(s->h, y1 - 1 + s->kh - s->pad);
-    const float *x = c->inp + n0 * simg + r0 * s->w * g->cb;
+    size_t px = s->oh * s->ow, dimg = s->oc * px;
+    size_t plane = g->ph * g->pw * g->cb, image = g->image, row = g->rs;
+    size_t r0 = y0, r1 = y1 - 1 + s->kh; // rows of the padded copy
+    if (c->x == c->inp) { // the source: rows pad up, clipped to the image
+        plane = s->h * s->w * g->cb, image = s->ic * s->h * s->w;
+        row = s->w * g->cb;
+        r0 = y0 > s->pad ? y0 - s->pad : 0;
+        r1 = KERN_MIN(s->h, r1 - s->pad);
+    }
+    const float *x = c->x + n0 * image + r0 * row;
     const float *d = c->dout + n0 * dimg + y0 * s->ow * 8;
     f->n = f->seg = f->rep = f->off = f->total = 0;
     f->reps = n1 - n0;
     size_t taps = s->kh * s->kw;
     for (size_t b = i0 / taps / g->cb; b <= (i1 - 1) / taps / g->cb; b++)
-        bww_pf_add(f, x + b * plane, (r1 - r0) * s->w * g->cb, simg);
+        bww_pf_add(f, x + b * plane, (r1 - r0) * row, image);
     for (size_t k = g0 / 8; k < g1 / 8; k++)
         bww_pf_add(f, d + k * px * 8, (y1 - y0) * s->ow * 8, dimg);
     return f;

@@ -22,11 +22,11 @@
  * overwritten, or, when accumulate, added to with the sums starting from
  * out (a reduction cut into passes sums in the order of one pass, except
  * across the even/odd chains of an AVX-512 g = 2 tile); a pixel with
- * out_off[p] < 0 is
- * computed and dropped (the driver runs a tile across the end of a row, so
- * tiles stay 5-6 pixels wide on small images). The input is zero-padded by the
- * driver, or read in place with only the taps that stay inside (offsets
- * may be negative), so the kernel has no edge cases besides r and g.
+ * out_off[p] < 0 is computed and dropped (the driver runs a tile across
+ * the end of a row, so tiles stay 5-6 pixels wide on small images). The
+ * input is zero-padded by the driver, or read in place with only the taps
+ * that stay inside (offsets may be negative), so the kernel has no edge
+ * cases besides r and g.
  * Backward-data runs through the same kernel (dout as input, the
  * transposed packing as weights, one driver pass per stride phase).
  *
@@ -43,9 +43,10 @@
  * spaced in the input: one output row, a run across rows of a flattened
  * plane, or a whole image (then in_rs and dout_rs step from image to
  * image); imgs (>= 1) repeats the rows over images in_is and dout_is
- * apart, the accumulators staying in registers. The 1x1 strided path calls it with the roles swapped: "in" is
- * dout (items are output channels), "dout" the gathered input (16 input
- * channels), and dw the OIHW gradient itself (dw_rs = ic).
+ * apart, the accumulators staying in registers. The 1x1 strided path
+ * calls it with the roles swapped: "in" is dout (items are output
+ * channels), "dout" the gathered input (16 input channels), and dw the
+ * OIHW gradient itself (dw_rs = ic).
  */
 #ifndef RESIN_KERNELS_CONV_INTERNAL_H
 #define RESIN_KERNELS_CONV_INTERNAL_H

@@ -69,7 +69,8 @@ INLINE void fwd_body(const kern_conv_fwd_args *a, size_t R, size_t G,
  * {0, 1, 2}, and every channel and weight offset is an immediate, so the
  * inner step is 2 + R loads and R * G FMAs with no address arithmetic. The
  * sums leave through a buffer (12 stores and loads per call, against at
- * least 72 channel steps of 6 cycles), which keeps the asm at two operands
+ * least 72 channel steps of 6 cycles; an accumulating call's start from
+ * the output through it too), which keeps the asm at two operands
  * besides its scratch registers. R and G select lines through assembler
  * .if directives (the per-tap work, 4 table loads and address steps, is
  * why the stem runs kernel rows as taps: c1 in assembly measured slower

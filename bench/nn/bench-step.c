@@ -15,10 +15,10 @@
  *       threads, unfrozen and frozen, each in its own process (so each peak
  *       RSS is its own), plus PyTorch doing the same work
  *       (bench/nn/torch-step.py, run with /usr/bin/python3 when it has torch)
- *       in alternation: resin, PyTorch, resin, PyTorch, resin, each side's
- *       median reported (the machine's speed drifts from minute to
- *       minute); 3 timed steps each; prints a table with the ratios and
- *       writes FILE.json.
+ *       in alternation, resin first and last (4 resin runs, 3 PyTorch
+ *       runs), each side's median reported (the machine's speed drifts
+ *       from minute to minute); 3 timed steps each; prints a table with
+ *       the ratios and writes FILE.json.
  *
  * Peak RSS vs plan: RSS = the plan's arenas (each touched in full by the
  * step) + a fixed overhead (code, libc, thread stacks, the random batch:

@@ -312,34 +312,24 @@ static inline void b_prefetch_step(b_prefetch *f)
 }
 
 /* The jr, ir loops: C[0:mc, 0:nc] (+)= A block * packed panels bp; pf (may
- * be NULL) is stepped once per microkernel call. With next_panel, each
- * call also prefetches a slice of the next packed panel of B into L2, so
- * that the panel's first pass of the ir loop does not wait on L3 (or
- * memory) line by line: the packed KC x NC block of B (2 MiB at 2048^3)
- * is far larger than L2, and at 2048^3 the 16 MiB of C streaming through
- * L3 on every KC step evicts it from there too (2048^3 on one thread:
- * +5 to +7%, medians of 21 alternating calls in one process; 1024^3 and
- * two threads unchanged). Hint 1 (prefetcht2): the panel is wanted in L2,
- * not yet in L1, where the current panel lives. */
+ * be NULL) is stepped once per microkernel call. The next packed panel of
+ * B is not prefetched here: a slice of it fetched into L2 before each call
+ * (the packed KC x NC block outgrows L2 from 1024 columns) cost 2-4% on
+ * 1024^3 and 2048^3, one thread and two, with the zmm kernel, and nothing
+ * with the ymm one (in-process A/B, kernels/README.md). */
 static void run_tiles(const gemm_call *g, a_block a, size_t mc, size_t kc,
                       size_t nc, const float *bp, float *c, float beta,
-                      b_prefetch *pf, bool next_panel)
+                      b_prefetch *pf)
 {
     const kern_f32_gemm_config *cfg = g->cfg;
     const size_t MR = cfg->mr, NR = cfg->nr;
-    size_t lines = KERN_DIV_UP(kc * NR, (size_t)16); /* per panel */
-    size_t per_call = KERN_DIV_UP(lines, KERN_DIV_UP(mc, MR));
     for (size_t jr = 0; jr < nc; jr += NR) {
         size_t nr = KERN_MIN(NR, nc - jr);
         const float *b = bp + jr * kc;
         float *cj = c + jr;
-        const float *next = b + NR * kc;
-        size_t fetched = next_panel && jr + NR < nc ? 0 : lines;
         for (size_t ir = 0; ir < mc; ir += MR) {
             if (pf)
                 b_prefetch_step(pf);
-            for (size_t i = 0; i < per_call && fetched < lines; i++)
-                __builtin_prefetch(next + 16 * fetched++, 0, 1);
             if (a.in_place)
                 cfg->ukernel_sa(KERN_MIN(MR, mc - ir), nr, kc,
                                 a.a + ir * g->lda, g->lda, b,
@@ -396,8 +386,7 @@ static void gemm_block(const gemm_call *g, size_t i0, size_t mm, size_t j0,
                                              KERN_MIN(group, nc - jn), calls);
                         ppf = &pf;
                     }
-                    run_tiles(g, a, mc, kc, ng, bp, c + jg, beta, ppf,
-                              group == nc && mm > cfg->mc);
+                    run_tiles(g, a, mc, kc, ng, bp, c + jg, beta, ppf);
                 }
             }
         }
@@ -511,7 +500,7 @@ static void shared_compute_task(void *ctx, size_t task, size_t thread)
         size_t mc = KERN_MIN(mb, mm - ic);
         a_block a = prepare_a(g, i0 + ic, s->pc, mc, s->kc, s->nc, ap);
         run_tiles(g, a, mc, s->kc, s->nc, s->bp,
-                  g->c + (i0 + ic) * g->ldc + s->jc, beta, 0, true);
+                  g->c + (i0 + ic) * g->ldc + s->jc, beta, 0);
     }
 }
 

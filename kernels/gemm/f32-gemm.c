@@ -28,12 +28,13 @@
  *
  * Threads: C is cut into a grid of tm x tn blocks (see choose_grid). A
  * column split runs the loops above per block on its own slice of the
- * workspace, with no synchronisation inside; blocks of at least 2 *
- * GEMM_MIN_NS columns are cut finer and handed out by the pool. A row split
- * whose blocks hold several MC blocks (2048^3) instead packs each KC x NC
- * panel of B once, into a shared buffer, all threads packing a slice, then
- * hands out row blocks of C (gemm_shared_b): no thread packs B twice and a
- * thread slowed by another process costs a small block, not half the call.
+ * workspace, with no synchronisation inside; when A is one MC block,
+ * blocks of at least 2 * GEMM_MIN_NS columns are cut finer and handed out
+ * by the pool. A row split whose blocks hold several MC blocks (4608 x 49 x
+ * 512 TN) instead packs each KC x NC panel of B once, into a shared buffer,
+ * all threads packing a slice, then hands out row blocks of C
+ * (gemm_shared_b): no thread packs B twice and a thread slowed by another
+ * process costs a small block, not half the call.
  *
  * Portable C: no intrinsics here; the microkernels hold them.
  */
@@ -414,11 +415,21 @@ static void gemm_task(void *ctx, size_t task, size_t thread)
 #define GEMM_TASKS_PER_THREAD 4
 #define GEMM_MIN_NS 256
 
+/* Cost of one KC step's two barriers in a shared-B row split, in the units
+ * of choose_grid (cycles): about 1 us. */
+#define GEMM_SHARED_STEP_COST 4096.0
+
 /* Picks the task grid tm x tn (tm * tn = threads used) that minimises the
  * largest task's cost: padded microkernel FMAs at 16 per cycle, plus one
- * cycle per packed element of B (shared between the threads of an M split
- * with several MC blocks each) and of A (each column block packs all of its
- * rows of A). Returns the threads used. */
+ * cycle per packed element of B and of A (each column block packs all of
+ * its rows of A). A row split with several MC blocks per thread packs B
+ * once, shared (gemm_shared_b), but is not credited with the saving: each
+ * thread still reads the half of the packed panel the other packed, from
+ * the other core's cache, and waits at two barriers per KC step for the
+ * slower one; with the saving counted it won on 1024^3, and the column
+ * split it lost to is 3-7% faster there, 7-9% on 576 x 3136 x 64 TN and
+ * 512 x 1024 x 64 TN (in-process A/B, two threads). Those barriers are
+ * charged. Returns the threads used. */
 static size_t choose_grid(gemm_call *g, size_t nthreads)
 {
     size_t flops = 2 * g->m * g->n * g->k;
@@ -432,11 +443,11 @@ static size_t choose_grid(gemm_call *g, size_t nthreads)
         size_t tn = t / tm;
         size_t ms = KERN_ROUND_UP(KERN_DIV_UP(g->m, tm), MR);
         size_t ns = KERN_ROUND_UP(KERN_DIV_UP(g->n, tn), NR);
-        double pack_b = (double)ns * g->k;
-        if (tm > 1 && tn == 1 && ms > g->cfg->mc)
-            pack_b /= (double)tm; /* shared, see gemm_shared_b */
-        double cost = (double)ms * ns * g->k / 16.0 + pack_b;
+        double cost = (double)ms * ns * g->k / 16.0 + (double)ns * g->k;
         cost += (double)ms * g->k * KERN_DIV_UP(ns, g->cfg->nc);
+        if (tm > 1 && tn == 1 && ms > g->cfg->mc)
+            cost += GEMM_SHARED_STEP_COST * KERN_DIV_UP(g->k, g->cfg->kc) *
+                    KERN_DIV_UP(g->n, g->cfg->nc);
         if (best < 0.0 || cost < best) {
             best = cost;
             g->tn = tn, g->ms = ms, g->ns = ns;
@@ -444,13 +455,16 @@ static size_t choose_grid(gemm_call *g, size_t nthreads)
     }
     /* Column blocks share nothing (each packs its own columns of B and its
      * own copy of A, which for at least GEMM_MIN_NS columns costs under a
-     * 1/16 of its multiply), so cut them finer, down to GEMM_MIN_NS
-     * columns, and let the pool hand them out: a thread slowed by another
-     * process then costs a small block, not half the call. A row split
-     * stays whole: cut into columns, each of its blocks would pack its rows
-     * of A once per column block and give up the shared panel of B
-     * (1024^3 on two threads: the packs' share of the call 12% -> 6%). */
-    if (t > 1 && g->ta == KERN_NOTRANS && g->tn > 1)
+     * 1/16 of its multiply), so when A is one MC block cut them finer, down
+     * to GEMM_MIN_NS columns, and let the pool hand them out: a thread
+     * slowed by another process then costs a small block, not half the
+     * call. Blocks with several MC blocks of rows stay one per thread:
+     * each finer block packs all of A again (1024^3 on two threads in four
+     * blocks: 0.99-1.02x of the shared-B row split, in two: 1.04x). A row
+     * split stays whole: cut into columns, each of its blocks would pack
+     * its rows of A once per column block and give up the shared panel of
+     * B (1024^3 on two threads: the packs' share of the call 12% -> 6%). */
+    if (t > 1 && g->ta == KERN_NOTRANS && g->tn > 1 && g->ms <= g->cfg->mc)
         while (g->ns >= 2 * GEMM_MIN_NS && g->tn < GEMM_TASKS_PER_THREAD * t) {
             g->tn *= 2;
             g->ns = KERN_ROUND_UP(KERN_DIV_UP(g->n, g->tn), NR);

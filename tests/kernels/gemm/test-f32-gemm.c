@@ -514,6 +514,9 @@ Test(f32_gemm, two_threads)
      * is portable C). */
 #ifndef __aarch64__
     check_all(shape(400, 170, 300), pool);
+    /* N split whose blocks hold several MC blocks: one block per thread,
+     * not cut finer. */
+    check_all(shape(400, 1100, 64), pool);
     gemm_case s = shape(360, 200, 270);
     s.pad_a = 2, s.pad_b = 3, s.beta = 2.0f;
     check_all(s, pool);

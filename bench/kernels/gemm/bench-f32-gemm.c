@@ -2,6 +2,7 @@
  * bench/kernels/gemm/bench-f32-gemm.c: build/bench/gemm, SGEMM speed.
  *
  *   build/bench/gemm M N K [--threads T] [--trans NN|NT|TN|TT] [--isa ISA]
+ *       (the ISA also from RESIN_ISA, as elsewhere in resin; --isa wins)
  *       one line of key=value pairs: median seconds, GFLOP/s, % of the
  *       measured FMA peak, max error vs a double-precision reference on a
  *       sample of C, and OpenBLAS on the same shape when built with it.
@@ -242,9 +243,9 @@ static const shape suite[] = {
 #undef N
 #undef T
 
-static int run_suite(const char *path)
+static int run_suite(const char *path, kern_isa want)
 {
-    kern_isa isa = kern_init(KERN_ISA_BEST);
+    kern_isa isa = kern_init(want);
     double peak[3] = {0, bench_fma_peak_gflops(1), bench_fma_peak_gflops(2)};
     const kern_f32_gemm_config *cfg = kern_f32_gemm_active_config();
     printf("resin sgemm, isa %s, tile %zux%zu, MC %zu KC %zu NC %zu; "
@@ -333,7 +334,7 @@ static int run_suite(const char *path)
 static int usage(void)
 {
     fprintf(stderr, "usage: gemm M N K [--threads T] [--trans NN|NT|TN|TT] "
-                    "[--isa ref|scalar|avx2|neon]\n"
+                    "[--isa ref|scalar|avx2|avx512|neon]\n"
                     "       gemm --suite FILE.json\n");
     return 2;
 }
@@ -348,13 +349,19 @@ static bool parse_size(const char *s, size_t *v)
 
 int main(int argc, char **argv)
 {
+    /* RESIN_ISA, as in the rest of resin; --isa overrides it. */
+    kern_isa isa = KERN_ISA_BEST;
+    const char *env = getenv("RESIN_ISA");
+    if (env && *env && !kern_isa_parse(env, &isa)) {
+        fprintf(stderr, "gemm: unknown RESIN_ISA '%s'\n", env);
+        return 2;
+    }
     if (argc == 3 && !strcmp(argv[1], "--suite"))
-        return run_suite(argv[2]);
+        return run_suite(argv[2], isa);
     if (argc < 4)
         return usage();
     shape s = {.ta = KERN_NOTRANS, .tb = KERN_NOTRANS, .what = "cli"};
     size_t threads = 1;
-    kern_isa isa = KERN_ISA_BEST;
     if (!parse_size(argv[1], &s.m) || !parse_size(argv[2], &s.n) ||
         !parse_size(argv[3], &s.k) || !s.m || !s.n || !s.k)
         return usage();

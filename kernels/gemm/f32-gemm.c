@@ -397,11 +397,18 @@ static void gemm_block(const gemm_call *g, size_t i0, size_t mm, size_t j0,
 static void gemm_task(void *ctx, size_t task, size_t thread)
 {
     const gemm_call *g = ctx;
-    size_t i0 = (task / g->tn) * g->ms, j0 = (task % g->tn) * g->ns;
-    if (i0 >= g->m || j0 >= g->n)
+    /* Column blocks take whole NR panels, as evenly as they divide: with
+     * ns (rounded up to NR) each, the last block can be far narrower than
+     * the rest (64 x 3136 x 576 in 8 blocks: 7 x 416 + 224, so one thread
+     * gets 1664 columns and the other 1472). */
+    size_t panels = KERN_DIV_UP(g->n, g->cfg->nr), jt = task % g->tn;
+    size_t j0 = jt * panels / g->tn * g->cfg->nr;
+    size_t j1 = KERN_MIN((jt + 1) * panels / g->tn * g->cfg->nr, g->n);
+    size_t i0 = (task / g->tn) * g->ms;
+    if (i0 >= g->m || j0 >= j1)
         return;
-    gemm_block(g, i0, KERN_MIN(g->ms, g->m - i0), j0,
-               KERN_MIN(g->ns, g->n - j0), g->workspace + thread * g->ws_thread);
+    gemm_block(g, i0, KERN_MIN(g->ms, g->m - i0), j0, j1 - j0,
+               g->workspace + thread * g->ws_thread);
 }
 
 // --- threads ---------------------------------------------------------------------

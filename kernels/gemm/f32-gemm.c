@@ -231,7 +231,7 @@ typedef struct gemm_call {
     char *workspace;
     size_t ws_thread;   // bytes per thread
     const kern_f32_gemm_config *cfg;
-    size_t tn, ms, ns;  // task grid: tn columns, blocks of ms x ns
+    size_t tn, ms, ns;  // task grid: tn columns; blocks of ms rows, at most ns columns
 } gemm_call;
 
 /* Pointer to op(X)[i][p] for X stored row-major with leading dimension ld. */

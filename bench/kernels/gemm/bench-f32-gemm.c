@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "bench/support/bench.h"
+#include "harness/isa.h"
 #include "harness/pool.h"
 #include "kernels/dispatch.h"
 #include "kernels/gemm.h"
@@ -243,9 +244,9 @@ static const shape suite[] = {
 #undef N
 #undef T
 
-static int run_suite(const char *path, kern_isa want)
+static int run_suite(const char *path)
 {
-    kern_isa isa = kern_init(want);
+    kern_isa isa = kern_isa_active();
     double peak[3] = {0, bench_fma_peak_gflops(1), bench_fma_peak_gflops(2)};
     const kern_f32_gemm_config *cfg = kern_f32_gemm_active_config();
     printf("resin sgemm, isa %s, tile %zux%zu, MC %zu KC %zu NC %zu; "
@@ -349,15 +350,11 @@ static bool parse_size(const char *s, size_t *v)
 
 int main(int argc, char **argv)
 {
-    /* RESIN_ISA, as in the rest of resin; --isa overrides it. */
-    kern_isa isa = KERN_ISA_BEST;
-    const char *env = getenv("RESIN_ISA");
-    if (env && *env && !kern_isa_parse(env, &isa)) {
-        fprintf(stderr, "gemm: unknown RESIN_ISA '%s'\n", env);
+    kern_isa isa; // RESIN_ISA, as harness/train; --isa below overrides it
+    if (!harness_isa_init(&isa))
         return 2;
-    }
     if (argc == 3 && !strcmp(argv[1], "--suite"))
-        return run_suite(argv[2], isa);
+        return run_suite(argv[2]);
     if (argc < 4)
         return usage();
     shape s = {.ta = KERN_NOTRANS, .tb = KERN_NOTRANS, .what = "cli"};
